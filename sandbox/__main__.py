@@ -1,0 +1,61 @@
+"""`python -m sandbox`: start the three sandbox servers with seeded data and print their URLs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+
+from sandbox.datagen import generate
+from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    parser.add_argument("--contacts", type=int, default=2000, help="seeded contacts (default 2000)")
+    parser.add_argument("--seed", type=int, default=7, help="data generator seed")
+    parser.add_argument("--account", default="demo", help="the seeded account's id")
+    parser.add_argument("--teamleader-port", type=int, default=0)
+    parser.add_argument("--people-port", type=int, default=0)
+    parser.add_argument("--secretmanager-port", type=int, default=0)
+    parser.add_argument("--propagation-delay", type=float, default=0.0, help="seconds before Google lists show writes")
+    args = parser.parse_args()
+
+    stack = SandboxStack.start(
+        ports={
+            "teamleader": args.teamleader_port,
+            "people": args.people_port,
+            "secretmanager": args.secretmanager_port,
+        },
+        people_options={"propagation_delay": args.propagation_delay},
+    )
+    seeded = stack.seed_account(args.account, generate(args.contacts, seed=args.seed))
+    print(
+        json.dumps(
+            {
+                "teamleader_url": stack.url("teamleader"),
+                "people_url": stack.url("people"),
+                "secretmanager_url": stack.url("secretmanager"),
+                "teamleader_client": TEAMLEADER_CLIENT[0],
+                "google_client": GOOGLE_CLIENT[0],
+                "account": seeded.account_id,
+                "google_user": seeded.google_user,
+                "teamleader_refresh_token": seeded.teamleader_refresh_token,
+                "google_refresh_token": seeded.google_refresh_token,
+            },
+            indent=2,
+        ),
+        flush=True,
+    )
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    stack.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""A small threaded JSON HTTP server with a request log and faults switchable at run time.
+
+Each sandbox API is an `App` that turns a `Request` into a `Response`; this module owns the
+sockets, so that faults such as "apply the write, then drop the connection" are real TCP
+behaviour that the product's HTTP stacks must survive.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    """One HTTP request as the apps see it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body parsed as JSON; an empty body is an empty object."""
+        if not self.body:
+            return {}
+        return json.loads(self.body)
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        """The first value of a query parameter."""
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def bearer(self) -> str | None:
+        """The bearer token of the Authorization header, if any."""
+        auth = self.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            return auth[7:].strip()
+        return None
+
+
+@dataclass
+class Response:
+    """What an app answers: a status, a JSON (or raw) body and headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    # Set by apps on requests that changed server state; the drop fault only hits those.
+    wrote: bool = False
+
+
+class DroppedConnectionError(Exception):
+    """Raised by fault handling: close the socket without answering."""
+
+
+@dataclass
+class Faults:
+    """Faults applied by every sandbox server; change them while it runs."""
+
+    latency_ms: float = 0.0
+    # Share of requests answered 5xx / 429 before they reach the app (nothing applied).
+    error_rate: float = 0.0
+    throttle_rate: float = 0.0
+    # Writes applied by the app whose connection is then dropped without an answer.
+    drop_after_write_next: int = 0
+    drop_after_write_rate: float = 0.0
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Set the named faults; unknown names are an error, so typos are not silent."""
+        known = {f.name for f in fields(self)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown faults: {sorted(unknown)}")
+        for name, value in values.items():
+            setattr(self, name, type(getattr(self, name))(value))
+
+
+class App(Protocol):
+    """A sandbox API: answers requests, and shapes the fault answers in its own error format."""
+
+    name: str
+
+    def handle(self, request: Request) -> Response: ...
+
+    def error_response(self, status: int, message: str) -> Response: ...
+
+    def control(self, request: Request) -> Response | None: ...
+
+
+@dataclass
+class LoggedCall:
+    """One request as the inspection log keeps it."""
+
+    method: str
+    path: str
+    status: int
+    account: str | None
+    at: float
+
+
+class RequestLog:
+    """Every request a server saw, for tests that count calls per endpoint."""
+
+    def __init__(self) -> None:
+        self._calls: list[LoggedCall] = []
+        self._lock = threading.Lock()
+
+    def add(self, call: LoggedCall) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+    def calls(self, path_prefix: str = "", method: str | None = None) -> list[LoggedCall]:
+        """The logged calls whose path starts with the prefix (and method, if given)."""
+        with self._lock:
+            return [c for c in self._calls if c.path.startswith(path_prefix) and (method is None or c.method == method)]
+
+    def counts(self) -> Counter[str]:
+        """Calls per `METHOD path`."""
+        with self._lock:
+            return Counter(f"{c.method} {c.path}" for c in self._calls)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+
+CONTROL_PREFIX = "/_sandbox/"
+
+
+class SandboxServer:
+    """Serves one `App` on 127.0.0.1 in background threads."""
+
+    def __init__(self, app: App, port: int = 0, seed: int = 0) -> None:
+        self.app = app
+        self.faults = Faults()
+        self.log = RequestLog()
+        self._random = random.Random(seed)
+        self._fault_lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"sandbox-{self.app.name}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def _pre_fault(self) -> int | None:
+        """A status to answer instead of calling the app, drawn from the fault rates."""
+        with self._fault_lock:
+            if self.faults.error_rate and self._random.random() < self.faults.error_rate:
+                return self._random.choice([500, 502, 503])
+            if self.faults.throttle_rate and self._random.random() < self.faults.throttle_rate:
+                return 429
+        return None
+
+    def _drop_this_write(self) -> bool:
+        with self._fault_lock:
+            if self.faults.drop_after_write_next > 0:
+                self.faults.drop_after_write_next -= 1
+                return True
+            rate = self.faults.drop_after_write_rate
+            return bool(rate) and self._random.random() < rate
+
+    def dispatch(self, request: Request) -> Response:
+        """Answer one request: control endpoints, faults, then the app."""
+        if request.path.startswith(CONTROL_PREFIX):
+            if request.path == CONTROL_PREFIX + "faults":
+                if request.method == "POST":
+                    try:
+                        self.faults.update(request.json())
+                    except (ValueError, TypeError) as exc:
+                        return Response(400, {"error": str(exc)})
+                return Response(200, asdict(self.faults))
+            if request.path == CONTROL_PREFIX + "log":
+                return Response(200, dict(self.log.counts()))
+            answer = self.app.control(request)
+            return answer if answer is not None else Response(404, {"error": "no such control"})
+        if self.faults.latency_ms:
+            time.sleep(self.faults.latency_ms / 1000)
+        status = self._pre_fault()
+        if status is not None:
+            message = "Too many requests" if status == 429 else "Backend error"
+            return self.app.error_response(status, message)
+        response = self.app.handle(request)
+        if response.wrote and self._drop_this_write():
+            raise DroppedConnectionError
+        return response
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                """Quiet: the request log is the record."""
+
+            def _serve(self) -> None:
+                split = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                request = Request(
+                    method=self.command,
+                    path=split.path,
+                    query=parse_qs(split.query, keep_blank_values=True),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                )
+                try:
+                    response = server.dispatch(request)
+                except DroppedConnectionError:
+                    server.log.add(_logged(request, 0, server.app))
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    return
+                except Exception as exc:  # a sandbox bug must still answer, like a real 500
+                    response = server.app.error_response(500, f"sandbox error: {exc!r}")
+                if not request.path.startswith(CONTROL_PREFIX):
+                    server.log.add(_logged(request, response.status, server.app))
+                self._write(response)
+
+            def _write(self, response: Response) -> None:
+                if isinstance(response.body, bytes | bytearray):
+                    payload = bytes(response.body)
+                    content_type = response.headers.pop("Content-Type", "application/octet-stream")
+                elif response.body is None:
+                    payload = b""
+                    content_type = "application/json"
+                else:
+                    payload = json.dumps(response.body).encode()
+                    content_type = "application/json; charset=UTF-8"
+                self.send_response(response.status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve  # noqa: N815 (http.server names)
+
+        return Handler
+
+
+def _logged(request: Request, status: int, app: App) -> LoggedCall:
+    account_of = getattr(app, "account_of_token", None)
+    token = request.bearer()
+    account = account_of(token) if (account_of and token) else None
+    return LoggedCall(request.method, request.path, status, account, time.time())
