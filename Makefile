@@ -13,12 +13,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 install: $(VENV)/.installed
 
 demo: install
-	$(PY) -m sandbox
+	$(PY) -m sync sandbox
 
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy sandbox
+	$(PY) -m mypy sync sandbox
 
 test: install lint
 	$(PY) -m pytest

@@ -1,0 +1,1 @@
+"""Teamleader Focus → Google Contacts sync."""

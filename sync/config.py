@@ -1,0 +1,54 @@
+"""Every setting, read once from the environment (prefix SYNC_) and validated."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, HttpUrl, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sync.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """The product's settings; the defaults are the real services and a local state file."""
+
+    model_config = SettingsConfigDict(env_prefix="SYNC_", extra="ignore")
+
+    teamleader_api_url: HttpUrl = HttpUrl("https://api.focus.teamleader.eu")
+    teamleader_token_url: HttpUrl = HttpUrl("https://focus.teamleader.eu/oauth2/access_token")
+    teamleader_authorize_url: HttpUrl = HttpUrl("https://focus.teamleader.eu/oauth2/authorize")
+    # Empty means Google's own endpoint; the sandbox sets a local one.
+    google_api_url: HttpUrl | None = None
+    google_token_uri: HttpUrl = HttpUrl("https://oauth2.googleapis.com/token")
+    google_auth_uri: HttpUrl = HttpUrl("https://accounts.google.com/o/oauth2/auth")
+
+    state_backend: Literal["sqlite", "firestore"] = "sqlite"
+    sqlite_path: str = ".state/sync.sqlite3"
+    firestore_project: str | None = None
+    firestore_database: str = "(default)"
+
+    secrets_backend: Literal["file", "secretmanager"] = "file"
+    secrets_file: str = ".secrets/secrets.json"
+    secret_manager_project: str | None = None
+    # Empty means Google's own endpoint; tests point it at the sandbox.
+    secret_manager_url: HttpUrl | None = None
+
+    group_name: str = Field("Teamleader", min_length=1, max_length=200)
+    create_visibility_delay: float = Field(1800.0, ge=0)
+    time_budget_seconds: float = Field(480.0, gt=0)
+    http_timeout_seconds: float = Field(30.0, gt=0)
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; a clear error names what is wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"SYNC_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+def url(value: HttpUrl | None) -> str:
+    """A configured URL as a plain string without a trailing slash."""
+    return str(value).rstrip("/") if value else ""

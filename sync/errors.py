@@ -1,0 +1,70 @@
+"""The package's own error types: what callers can tell apart and act on."""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigError(SyncError):
+    """A setting is missing or invalid."""
+
+
+class ReauthRequiredError(SyncError):
+    """A refresh token was refused (revoked, expired or reused): a person must reconnect."""
+
+    def __init__(self, service: str, detail: str) -> None:
+        super().__init__(f"{service} refused the refresh token ({detail}); reconnect the account")
+        self.service = service
+
+
+class TokenStoreError(SyncError):
+    """A rotated refresh token could not be stored: the one error that must page a person."""
+
+
+class TeamleaderError(SyncError):
+    """Teamleader answered with an error that retrying will not fix."""
+
+    def __init__(self, status: int, title: str) -> None:
+        super().__init__(f"Teamleader answered {status}: {title}")
+        self.status = status
+        self.title = title
+
+
+class TeamleaderForbiddenError(TeamleaderError):
+    """403: the integration lacks a scope, or the user lacks export rights."""
+
+
+class TeamleaderNotFoundError(TeamleaderError):
+    """404: the record or endpoint does not exist."""
+
+
+class GoogleError(SyncError):
+    """Google answered with an error that retrying will not fix."""
+
+    def __init__(self, status: int, message: str, reason: str = "") -> None:
+        super().__init__(f"Google answered {status}: {message}")
+        self.status = status
+        self.message = message
+        self.reason = reason
+
+
+class AmbiguousWriteError(SyncError):
+    """A write was sent but its answer was lost: it may or may not have been applied.
+
+    `refused` names the items of the same batch that Google definitely refused before the
+    answer was lost (with its reasons): those, at least, were not written.
+    """
+
+    def __init__(self, message: str, refused: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.refused = refused or {}
+
+
+class AccountBusyError(SyncError):
+    """Another invocation holds the account's lease."""
+
+
+class UnknownAccountError(SyncError):
+    """No account with that id is registered."""

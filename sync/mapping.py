@@ -1,0 +1,177 @@
+"""Teamleader contact → Google person: eligibility, the mapped fields, and a content hash.
+
+Pure functions only: everything here is decided from the contact's own data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import phonenumbers
+
+# The key under which every person the sync creates carries its Teamleader id.
+CLIENT_DATA_KEY = "teamleader_id"
+# The person fields the sync owns; an update mask never names anything else, so what a person
+# keeps in other fields (photos, notes, other groups) is never touched.
+MANAGED_FIELDS = (
+    "names",
+    "emailAddresses",
+    "phoneNumbers",
+    "addresses",
+    "urls",
+    "birthdays",
+    "organizations",
+    "clientData",
+)
+PHONE_TYPES = {"phone": "work", "mobile": "mobile", "fax": "workFax"}
+DEFAULT_REGION = "BE"
+
+
+@dataclass(frozen=True)
+class Company:
+    """What a Google contact shows of the company its person works for."""
+
+    name: str
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """A contact ready for Google: the person body and the hash that detects changes."""
+
+    teamleader_id: str
+    person: dict[str, Any]
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Ineligible:
+    """A contact the sync does not copy, and why (shown to people as it is)."""
+
+    teamleader_id: str
+    reason: str
+
+
+def _clean(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def ineligibility(contact: dict[str, Any], required_tags: frozenset[str] = frozenset()) -> str | None:
+    """Why Teamleader's own integration would skip this contact, or None if it is eligible.
+
+    The rule is Teamleader's: a first name, a last name, and a phone, mobile or e-mail.
+    """
+    if contact.get("status") == "deactivated":
+        return "deactivated in Teamleader"
+    if required_tags and not required_tags <= set(contact.get("tags") or []):
+        return "outside the synced tags: " + ", ".join(sorted(required_tags))
+    if not _clean(contact.get("first_name")):
+        return "no first name"
+    if not _clean(contact.get("last_name")):
+        return "no last name"
+    has_email = any(_clean(e.get("email")) for e in contact.get("emails") or [])
+    has_phone = any(
+        t.get("type") in ("phone", "mobile") and _clean(t.get("number")) for t in contact.get("telephones") or []
+    )
+    if not (has_email or has_phone):
+        return "no phone, mobile or e-mail"
+    return None
+
+
+def format_phone(number: str, region: str | None) -> str:
+    """The number in international format when it parses, else exactly as typed."""
+    try:
+        parsed = phonenumbers.parse(number, region or DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return number.strip()
+    if not phonenumbers.is_possible_number(parsed):
+        return number.strip()
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def _birthday(value: Any) -> dict[str, Any] | None:
+    try:
+        parsed = date.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return {"date": {"year": parsed.year, "month": parsed.month, "day": parsed.day}}
+
+
+def _address(contact: dict[str, Any]) -> dict[str, Any] | None:
+    address = contact.get("primary_address")
+    if address is None:
+        address = next((a.get("address") for a in contact.get("addresses") or [] if a.get("type") == "primary"), None)
+    if not address:
+        return None
+    out = {
+        "streetAddress": _clean(address.get("line_1")),
+        "postalCode": _clean(address.get("postal_code")),
+        "city": _clean(address.get("city")),
+        "countryCode": _clean(address.get("country")).upper(),
+        "type": "work",
+    }
+    out = {k: v for k, v in out.items() if v}
+    return out if set(out) - {"type"} else None
+
+
+def _region(contact: dict[str, Any]) -> str | None:
+    address = _address(contact) or {}
+    code = address.get("countryCode")
+    return code if isinstance(code, str) and len(code) == 2 else None
+
+
+def to_person(contact: dict[str, Any], companies: tuple[Company, ...] = ()) -> dict[str, Any]:
+    """The Google person for an eligible contact (only the managed fields)."""
+    region = _region(contact)
+    person: dict[str, Any] = {
+        "names": [{"givenName": _clean(contact["first_name"]), "familyName": _clean(contact["last_name"])}],
+        "clientData": [{"key": CLIENT_DATA_KEY, "value": contact["id"]}],
+    }
+    emails = [_clean(e.get("email")) for e in contact.get("emails") or []]
+    if emails := [e for e in emails if e]:
+        person["emailAddresses"] = [{"value": e, "type": "work"} for e in emails]
+    phones = [
+        {"value": format_phone(_clean(t["number"]), region), "type": PHONE_TYPES[t["type"]]}
+        for t in contact.get("telephones") or []
+        if t.get("type") in PHONE_TYPES and _clean(t.get("number"))
+    ]
+    phones += [{"value": format_phone(c.phone, region), "type": "main"} for c in companies if c.phone]
+    if phones:
+        person["phoneNumbers"] = phones
+    if address := _address(contact):
+        person["addresses"] = [address]
+    urls = []
+    if website := _clean(contact.get("website")):
+        urls.append({"value": website, "type": "homePage"})
+    if web_url := _clean(contact.get("web_url")):
+        urls.append({"value": web_url, "type": "Teamleader"})
+    if urls:
+        person["urls"] = urls
+    if birthday := _birthday(contact.get("birthdate")):
+        person["birthdays"] = [birthday]
+    if companies:
+        person["organizations"] = [{"name": c.name, "type": "work"} for c in companies]
+    return person
+
+
+def content_hash(person: dict[str, Any]) -> str:
+    """A stable digest of the managed fields: equal persons, equal hashes, whatever key order."""
+    canonical = json.dumps(person, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def map_contact(
+    contact: dict[str, Any],
+    companies: tuple[Company, ...] = (),
+    required_tags: frozenset[str] = frozenset(),
+) -> Mapped | Ineligible:
+    """Decide and map one contact: a `Mapped` person, or the reason it is not synced."""
+    reason = ineligibility(contact, required_tags)
+    if reason is not None:
+        return Ineligible(contact["id"], reason)
+    person = to_person(contact, companies)
+    return Mapped(contact["id"], person, content_hash(person))

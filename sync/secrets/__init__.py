@@ -1,0 +1,1 @@
+"""Per-account OAuth tokens and the OAuth apps' credentials, behind one port."""

@@ -1,0 +1,53 @@
+"""Secrets in Google Secret Manager: one secret per name, a new version per write."""
+
+from __future__ import annotations
+
+import logging
+
+from google.api_core import exceptions as gexc
+from google.cloud import secretmanager
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+log = logging.getLogger(__name__)
+_TRANSIENT = (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyRequests, gexc.DeadlineExceeded)
+
+
+class SecretManagerSecrets:
+    """Reads `latest`; a write adds a version and then disables the older enabled ones, so a
+    leaked old refresh token is useless and the history stays auditable."""
+
+    def __init__(self, client: secretmanager.SecretManagerServiceClient, project: str, attempts: int = 4) -> None:
+        self._client = client
+        self._project = project
+        self._retrying = Retrying(
+            retry=retry_if_exception_type(_TRANSIENT),
+            stop=stop_after_attempt(attempts),
+            wait=wait_exponential_jitter(initial=0.2, max=5),
+            reraise=True,
+        )
+
+    def _secret(self, name: str) -> str:
+        return f"projects/{self._project}/secrets/{name}"
+
+    def read(self, name: str) -> str:
+        try:
+            answer = self._retrying(
+                self._client.access_secret_version, request={"name": self._secret(name) + "/versions/latest"}
+            )
+        except (gexc.NotFound, gexc.FailedPrecondition) as exc:
+            raise KeyError(name) from exc
+        data: bytes = answer.payload.data
+        return data.decode()
+
+    def write(self, name: str, value: str) -> None:
+        parent = self._secret(name)
+        added = self._retrying(
+            self._client.add_secret_version, request={"parent": parent, "payload": {"data": value.encode()}}
+        )
+        try:
+            for version in self._client.list_secret_versions(request={"parent": parent, "filter": "state:ENABLED"}):
+                if version.name != added.name:
+                    self._client.disable_secret_version(request={"name": version.name})
+        except gexc.GoogleAPICallError as exc:
+            # The new value is stored; an old version left enabled is tidied up next time.
+            log.warning("could not disable older versions of a secret: %s", type(exc).__name__)

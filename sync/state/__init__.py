@@ -1,0 +1,1 @@
+"""Sync state behind one port, with a Firestore and a SQLite adapter."""

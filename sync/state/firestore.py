@@ -1,0 +1,106 @@
+"""Firestore state: accounts/{account} with entries, intents and runs below it.
+
+A checkpoint is one batched write, so the id-map entries of a batch and the cursor that covers
+them are stored together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from google.cloud import firestore
+
+from sync.state.port import AccountState, Checkpoint, Entry, Intent
+
+GET_ALL_CHUNK = 300
+
+
+def _doc_id(teamleader_id: str) -> str:
+    # Firestore ids cannot hold "/"; Teamleader's are UUIDs, but a stray one must not break paths.
+    return teamleader_id.replace("%", "%25").replace("/", "%2F")
+
+
+class FirestoreState:
+    """Sync state in Cloud Firestore (native mode), or its emulator."""
+
+    def __init__(self, client: firestore.Client, root: str = "accounts") -> None:
+        self._db = client
+        self._root = root
+
+    def _account(self, account: str) -> Any:
+        return self._db.collection(self._root).document(account)
+
+    def account_state(self, account: str) -> AccountState:
+        snapshot = self._account(account).get()
+        data = snapshot.to_dict() or {}
+        return AccountState(data.get("cursor") or {}, data.get("group"))
+
+    def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]:
+        ids = list(dict.fromkeys(teamleader_ids))
+        entries = self._account(account).collection("entries")
+        found: dict[str, Entry] = {}
+        for start in range(0, len(ids), GET_ALL_CHUNK):
+            refs = [entries.document(_doc_id(tid)) for tid in ids[start : start + GET_ALL_CHUNK]]
+            for snapshot in self._db.get_all(refs):
+                data = snapshot.to_dict() if snapshot.exists else None
+                if data is not None:
+                    found[data["teamleader_id"]] = Entry.from_json(data["teamleader_id"], data)
+        return found
+
+    def all_entries(self, account: str) -> Iterator[Entry]:
+        for snapshot in self._account(account).collection("entries").stream():
+            data = snapshot.to_dict()
+            yield Entry.from_json(data["teamleader_id"], data)
+
+    def intents(self, account: str) -> list[Intent]:
+        found = [
+            Intent(s.id, s.get("sent_at"), dict(s.get("items")))
+            for s in self._account(account).collection("intents").stream()
+        ]
+        return sorted(found, key=lambda i: i.sent_at)
+
+    def record_intent(self, account: str, intent: Intent) -> None:
+        self._account(account).collection("intents").document(intent.batch_id).set(
+            {"sent_at": intent.sent_at, "items": intent.items}
+        )
+
+    def commit(self, account: str, checkpoint: Checkpoint) -> None:
+        batch = self._db.batch()
+        account_ref = self._account(account)
+        entries = account_ref.collection("entries")
+        for entry in checkpoint.entries:
+            batch.set(
+                entries.document(_doc_id(entry.teamleader_id)),
+                {"teamleader_id": entry.teamleader_id, **entry.to_json()},
+            )
+        for teamleader_id in checkpoint.removed:
+            batch.delete(entries.document(_doc_id(teamleader_id)))
+        intents = account_ref.collection("intents")
+        for batch_id in checkpoint.settled:
+            batch.delete(intents.document(batch_id))
+        for intent in checkpoint.new_intents:
+            batch.set(intents.document(intent.batch_id), {"sent_at": intent.sent_at, "items": intent.items})
+        fields: dict[str, Any] = {}
+        if checkpoint.cursor is not None:
+            fields["cursor"] = checkpoint.cursor
+        if checkpoint.group is not None:
+            fields["group"] = checkpoint.group
+        if fields:
+            batch.set(account_ref, fields, merge=True)
+        batch.commit()
+
+    def save_report(self, account: str, report: dict[str, Any]) -> None:
+        self._account(account).collection("runs").document(report["run_id"]).set(report)
+
+    def last_report(self, account: str) -> dict[str, Any] | None:
+        query = (
+            self._account(account)
+            .collection("runs")
+            .order_by("finished", direction=firestore.Query.DESCENDING)
+            .limit(1)
+        )
+        for snapshot in query.stream():
+            report: dict[str, Any] = snapshot.to_dict()
+            return report
+        return None

@@ -1,0 +1,105 @@
+"""What the engine keeps between runs, as plain data, and the port that stores it.
+
+The id map (one `Entry` per Teamleader contact) is the single truth of what was synced. A
+checkpoint writes the entries of a batch, the intents it settles and the cursor in one atomic
+write, so a restart never redoes more than the batch in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+EntryState = Literal["synced", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One Teamleader contact's standing in Google.
+
+    synced: in Google as `resource_name`, with `content_hash` written.
+    skipped: not in Google because of `reason` (ineligible).
+    failed: Google refused `content_hash` for `reason`; tried again only when the hash changes.
+    """
+
+    teamleader_id: str
+    state: EntryState
+    content_hash: str = ""
+    resource_name: str | None = None
+    etag: str | None = None
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "content_hash": self.content_hash,
+            "resource_name": self.resource_name,
+            "etag": self.etag,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, teamleader_id: str, data: dict[str, Any]) -> Entry:
+        return cls(
+            teamleader_id,
+            data["state"],
+            data.get("content_hash") or "",
+            data.get("resource_name"),
+            data.get("etag"),
+            data.get("reason"),
+        )
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A create batch recorded before it is sent: Teamleader id → content hash sent."""
+
+    batch_id: str
+    sent_at: float
+    items: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """Per account: where the read stopped, and the group the contacts live in."""
+
+    cursor: dict[str, Any] = field(default_factory=dict)
+    group: str | None = None
+
+
+@dataclass
+class Checkpoint:
+    """Everything one batch changes in the state, written atomically."""
+
+    entries: list[Entry] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)
+    new_intents: list[Intent] = field(default_factory=list)
+    cursor: dict[str, Any] | None = None
+    group: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.entries or self.removed or self.settled or self.new_intents) and (
+            self.cursor is None and self.group is None
+        )
+
+
+class StateStore(Protocol):
+    """Sync state of many accounts. Adapters: Firestore (cloud), SQLite (one machine)."""
+
+    def account_state(self, account: str) -> AccountState: ...
+
+    def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]: ...
+
+    def all_entries(self, account: str) -> Iterator[Entry]: ...
+
+    def intents(self, account: str) -> list[Intent]: ...
+
+    def record_intent(self, account: str, intent: Intent) -> None: ...
+
+    def commit(self, account: str, checkpoint: Checkpoint) -> None: ...
+
+    def save_report(self, account: str, report: dict[str, Any]) -> None: ...
+
+    def last_report(self, account: str) -> dict[str, Any] | None: ...

@@ -1,0 +1,117 @@
+"""SQLite state: the embedded default for running on one machine."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sync.state.port import AccountState, Checkpoint, Entry, Intent
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, cursor TEXT NOT NULL DEFAULT '{}', grp TEXT);
+CREATE TABLE IF NOT EXISTS entries (
+    account TEXT NOT NULL, teamleader_id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (account, teamleader_id));
+CREATE TABLE IF NOT EXISTS intents (
+    account TEXT NOT NULL, batch_id TEXT NOT NULL, sent_at REAL NOT NULL, items TEXT NOT NULL,
+    PRIMARY KEY (account, batch_id));
+CREATE TABLE IF NOT EXISTS reports (
+    account TEXT NOT NULL, run_id TEXT NOT NULL, finished TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (account, run_id));
+"""
+
+
+class SqliteState:
+    """All accounts' state in one SQLite file; every checkpoint is one transaction."""
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    def account_state(self, account: str) -> AccountState:
+        row = self._db.execute("SELECT cursor, grp FROM accounts WHERE account = ?", (account,)).fetchone()
+        return AccountState(json.loads(row[0]), row[1]) if row else AccountState()
+
+    def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]:
+        ids = list(teamleader_ids)
+        found: dict[str, Entry] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT teamleader_id, data FROM entries WHERE account = ? AND teamleader_id IN ({marks})",
+                (account, *chunk),
+            )
+            found.update({tid: Entry.from_json(tid, json.loads(data)) for tid, data in rows})
+        return found
+
+    def all_entries(self, account: str) -> Iterator[Entry]:
+        rows = self._db.execute("SELECT teamleader_id, data FROM entries WHERE account = ?", (account,)).fetchall()
+        for tid, data in rows:
+            yield Entry.from_json(tid, json.loads(data))
+
+    def intents(self, account: str) -> list[Intent]:
+        rows = self._db.execute(
+            "SELECT batch_id, sent_at, items FROM intents WHERE account = ? ORDER BY sent_at", (account,)
+        )
+        return [Intent(b, s, json.loads(i)) for b, s, i in rows]
+
+    def record_intent(self, account: str, intent: Intent) -> None:
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._insert_intent(account, intent)
+
+    def _insert_intent(self, account: str, intent: Intent) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, ?)",
+            (account, intent.batch_id, intent.sent_at, json.dumps(intent.items)),
+        )
+
+    def commit(self, account: str, checkpoint: Checkpoint) -> None:
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?)",
+                [(account, e.teamleader_id, json.dumps(e.to_json())) for e in checkpoint.entries],
+            )
+            self._db.executemany(
+                "DELETE FROM entries WHERE account = ? AND teamleader_id = ?",
+                [(account, tid) for tid in checkpoint.removed],
+            )
+            self._db.executemany(
+                "DELETE FROM intents WHERE account = ? AND batch_id = ?", [(account, b) for b in checkpoint.settled]
+            )
+            for intent in checkpoint.new_intents:
+                self._insert_intent(account, intent)
+            if checkpoint.cursor is not None or checkpoint.group is not None:
+                current = self.account_state(account)
+                self._db.execute(
+                    "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?)",
+                    (
+                        account,
+                        json.dumps(checkpoint.cursor if checkpoint.cursor is not None else current.cursor),
+                        checkpoint.group or current.group,
+                    ),
+                )
+
+    def save_report(self, account: str, report: dict[str, Any]) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?)",
+                (account, report["run_id"], report["finished"], json.dumps(report)),
+            )
+
+    def last_report(self, account: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT data FROM reports WHERE account = ? ORDER BY finished DESC LIMIT 1", (account,)
+        ).fetchone()
+        return json.loads(row[0]) if row else None

@@ -1,0 +1,244 @@
+"""Teamleader Focus API client (httpx): OAuth refresh with rotating tokens, paging, rate limits.
+
+Every rotated refresh token is handed to `on_rotate` before the new access token is used, so a
+token is never lost to a crash between refreshing and storing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from sync.errors import (
+    ReauthRequiredError,
+    TeamleaderError,
+    TeamleaderForbiddenError,
+    TeamleaderNotFoundError,
+    TokenStoreError,
+)
+
+PAGE_SIZE = 100
+# Refresh this long before expiry, so a token never expires between check and use.
+EXPIRY_MARGIN = 120.0
+MAX_RATE_WAITS = 10
+
+
+@dataclass(frozen=True)
+class TeamleaderTokens:
+    """The account's token set as it is stored: the refresh token is the one that matters."""
+
+    refresh_token: str
+    access_token: str | None = None
+    expires_at: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"refresh_token": self.refresh_token, "access_token": self.access_token, "expires_at": self.expires_at}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TeamleaderTokens:
+        return cls(data["refresh_token"], data.get("access_token"), float(data.get("expires_at") or 0))
+
+
+class _TransientError(Exception):
+    """A failure worth retrying: 5xx or a transport error on an idempotent read."""
+
+
+def parse_rate_reset(value: str | None) -> float | None:
+    """X-RateLimit-Reset as epoch seconds; Teamleader sends ISO datetimes like
+    `2021-06-15T10:51:23.035+0100`, but epoch seconds are accepted too."""
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+    except ValueError:
+        try:
+            return datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            return None
+
+
+class TeamleaderClient:
+    """Calls Teamleader Focus on behalf of one account."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        api_url: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        tokens: TeamleaderTokens,
+        on_rotate: Callable[[TeamleaderTokens], None],
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        attempts: int = 5,
+    ) -> None:
+        self._http = http
+        self._api_url = api_url.rstrip("/")
+        self._token_url = token_url
+        self._client = (client_id, client_secret)
+        self._tokens = tokens
+        self._on_rotate = on_rotate
+        self._sleep = sleep
+        self._clock = clock
+        self._attempts = attempts
+        self._paused_until = 0.0
+        self.calls = 0
+
+    # ---- OAuth ----
+
+    def _refresh(self) -> None:
+        """Trade the refresh token for a new pair; store the new refresh token first."""
+        answer = self._http.post(
+            self._token_url,
+            data={
+                "grant_type": "refresh_token",
+                "client_id": self._client[0],
+                "client_secret": self._client[1],
+                "refresh_token": self._tokens.refresh_token,
+            },
+        )
+        if answer.status_code in (400, 401):
+            error = _json(answer).get("error", "")
+            if error in ("invalid_grant", "invalid_request", "") or answer.status_code == 400:
+                raise ReauthRequiredError("Teamleader", str(error or answer.status_code))
+            raise TeamleaderError(answer.status_code, str(error))
+        if answer.status_code >= 500:
+            raise _TransientError(f"token endpoint {answer.status_code}")
+        if answer.status_code != 200:
+            raise TeamleaderError(answer.status_code, "token endpoint refused the request")
+        body = answer.json()
+        rotated = TeamleaderTokens(
+            refresh_token=body["refresh_token"],
+            access_token=body["access_token"],
+            expires_at=self._clock() + float(body.get("expires_in", 3600)),
+        )
+        try:
+            self._on_rotate(rotated)
+        except Exception as exc:
+            raise TokenStoreError("the rotated Teamleader refresh token could not be stored") from exc
+        self._tokens = rotated
+
+    def _access_token(self) -> str:
+        if not self._tokens.access_token or self._tokens.expires_at - EXPIRY_MARGIN <= self._clock():
+            self._refresh()
+        assert self._tokens.access_token is not None
+        return self._tokens.access_token
+
+    # ---- calls ----
+
+    def _with_retries(self, action: Callable[[], Any]) -> Any:
+        retrying = Retrying(
+            retry=retry_if_exception_type((_TransientError, httpx.TransportError)),
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_exponential_jitter(initial=0.5, max=20),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        return retrying(action)
+
+    def call(self, endpoint: str, body: dict[str, Any]) -> Any:
+        """POST one API call and return its `data`; waits out rate limits, retries transient
+        failures, refreshes an expired access token once."""
+        return self._with_retries(lambda: self._call_once(endpoint, body))
+
+    def _call_once(self, endpoint: str, body: dict[str, Any]) -> Any:
+        refreshed = False
+        for _ in range(MAX_RATE_WAITS):
+            wait = self._paused_until - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+            token = self._access_token()
+            self.calls += 1
+            answer = self._http.post(
+                f"{self._api_url}/{endpoint}", json=body, headers={"Authorization": f"Bearer {token}"}
+            )
+            self._note_rate(answer)
+            if answer.status_code == 200:
+                return answer.json()["data"]
+            if answer.status_code == 429:
+                self._pause_after_429(answer)
+                continue
+            if answer.status_code == 401 and not refreshed:
+                refreshed = True
+                self._tokens = TeamleaderTokens(self._tokens.refresh_token)
+                continue
+            if answer.status_code >= 500:
+                raise _TransientError(f"{endpoint} answered {answer.status_code}")
+            title = _error_title(answer)
+            if answer.status_code == 403:
+                raise TeamleaderForbiddenError(403, title)
+            if answer.status_code == 404:
+                raise TeamleaderNotFoundError(404, title)
+            raise TeamleaderError(answer.status_code, title)
+        raise TeamleaderError(429, f"still rate limited after {MAX_RATE_WAITS} waits")
+
+    def _note_rate(self, answer: httpx.Response) -> None:
+        """Pause before the next call when the window is used up, instead of earning a 429."""
+        if answer.headers.get("X-RateLimit-Remaining") == "0":
+            reset = parse_rate_reset(answer.headers.get("X-RateLimit-Reset"))
+            if reset is not None:
+                self._paused_until = max(self._paused_until, reset)
+
+    def _pause_after_429(self, answer: httpx.Response) -> None:
+        retry_after = answer.headers.get("Retry-After")
+        if retry_after and retry_after.isdigit():
+            self._paused_until = max(self._paused_until, self._clock() + float(retry_after))
+        elif parse_rate_reset(answer.headers.get("X-RateLimit-Reset")) is None:
+            self._paused_until = max(self._paused_until, self._clock() + 5.0)
+
+    # ---- endpoints the sync uses ----
+
+    def list_contacts(self, *, updated_since: datetime | None = None, page: int = 1) -> list[dict[str, Any]]:
+        """One page of contacts sorted by updated_at, oldest first."""
+        flt: dict[str, Any] = {}
+        if updated_since is not None:
+            flt["updated_since"] = updated_since.astimezone(UTC).isoformat(timespec="seconds")
+        body: dict[str, Any] = {
+            "sort": [{"field": "updated_at", "order": "asc"}],
+            "page": {"size": PAGE_SIZE, "number": page},
+        }
+        if flt:
+            body["filter"] = flt
+        result: list[dict[str, Any]] = self.call("contacts.list", body)
+        return result
+
+    def contacts_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
+        """The contacts among `ids` that still exist (deleted ones are simply absent)."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(ids), PAGE_SIZE):
+            chunk = ids[start : start + PAGE_SIZE]
+            found += self.call("contacts.list", {"filter": {"ids": chunk}, "page": {"size": PAGE_SIZE, "number": 1}})
+        return found
+
+    def list_contact_ids(self, page: int) -> list[dict[str, Any]]:
+        """One page of every contact, in the order they were added (for full reconciliation)."""
+        result: list[dict[str, Any]] = self.call(
+            "contacts.list",
+            {"sort": [{"field": "added_at", "order": "asc"}], "page": {"size": PAGE_SIZE, "number": page}},
+        )
+        return result
+
+
+def _json(answer: httpx.Response) -> dict[str, Any]:
+    try:
+        body = answer.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error_title(answer: httpx.Response) -> str:
+    errors = _json(answer).get("errors") or [{}]
+    return str(errors[0].get("title") or answer.reason_phrase)

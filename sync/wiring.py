@@ -1,0 +1,137 @@
+"""Builds the adapters and clients a run needs from the settings: the only place that knows
+which concrete state store, secret store and HTTP stack are in use."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+
+import httpx
+from google.oauth2.credentials import Credentials
+
+from sync.config import Settings, url
+from sync.engine import AccountConfig, Engine, EngineOptions, RunReport
+from sync.errors import ConfigError
+from sync.people import SCOPES, PeopleClient
+from sync.secrets.localfile import LocalFileSecrets
+from sync.secrets.port import (
+    GOOGLE_CLIENT_SECRET,
+    TEAMLEADER_CLIENT_SECRET,
+    SecretStore,
+    google_tokens_secret,
+    teamleader_tokens_secret,
+)
+from sync.state.port import StateStore
+from sync.teamleader import TeamleaderClient, TeamleaderTokens
+
+
+def open_state(settings: Settings) -> StateStore:
+    """The configured state store."""
+    if settings.state_backend == "firestore":
+        from google.cloud import firestore
+
+        from sync.state.firestore import FirestoreState
+
+        project = settings.firestore_project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        if not project:
+            raise ConfigError("SYNC_FIRESTORE_PROJECT (or GOOGLE_CLOUD_PROJECT) is required for Firestore")
+        return FirestoreState(firestore.Client(project=project, database=settings.firestore_database))
+    from sync.state.sqlite import SqliteState
+
+    return SqliteState(settings.sqlite_path)
+
+
+def open_secrets(settings: Settings) -> SecretStore:
+    """The configured secret store."""
+    if settings.secrets_backend == "secretmanager":
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import secretmanager
+
+        from sync.secrets.secretmanager import SecretManagerSecrets
+
+        project = settings.secret_manager_project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        if not project:
+            raise ConfigError("SYNC_SECRET_MANAGER_PROJECT (or GOOGLE_CLOUD_PROJECT) is required")
+        if settings.secret_manager_url:
+            client = secretmanager.SecretManagerServiceClient(
+                credentials=AnonymousCredentials(),
+                transport="rest",
+                client_options={"api_endpoint": url(settings.secret_manager_url)},
+            )
+        else:
+            client = secretmanager.SecretManagerServiceClient()
+        return SecretManagerSecrets(client, project)
+    return LocalFileSecrets(settings.secrets_file)
+
+
+def http_client(settings: Settings) -> httpx.Client:
+    """One HTTP client for a run; no transport-level retries (see sync.google_http)."""
+    return httpx.Client(
+        timeout=httpx.Timeout(settings.http_timeout_seconds),
+        transport=httpx.HTTPTransport(retries=0),
+    )
+
+
+def _client_credentials(secrets: SecretStore, name: str) -> tuple[str, str]:
+    try:
+        data = json.loads(secrets.read(name))
+    except KeyError as exc:
+        raise ConfigError(f"secret {name} is missing: run `python -m sync connect` first") from exc
+    return data["client_id"], data["client_secret"]
+
+
+def teamleader_client(settings: Settings, secrets: SecretStore, account: str, http: httpx.Client) -> TeamleaderClient:
+    """A Teamleader client whose rotated tokens are stored before they are used."""
+    client_id, client_secret = _client_credentials(secrets, TEAMLEADER_CLIENT_SECRET)
+    name = teamleader_tokens_secret(account)
+    try:
+        tokens = TeamleaderTokens.from_json(json.loads(secrets.read(name)))
+    except KeyError as exc:
+        raise ConfigError(f"no Teamleader tokens for account {account}: run `python -m sync connect`") from exc
+    return TeamleaderClient(
+        http,
+        api_url=url(settings.teamleader_api_url),
+        token_url=url(settings.teamleader_token_url),
+        client_id=client_id,
+        client_secret=client_secret,
+        tokens=tokens,
+        on_rotate=lambda rotated: secrets.write(name, json.dumps(rotated.to_json())),
+    )
+
+
+def people_client(settings: Settings, secrets: SecretStore, account: str, http: httpx.Client) -> PeopleClient:
+    client_id, client_secret = _client_credentials(secrets, GOOGLE_CLIENT_SECRET)
+    try:
+        tokens = json.loads(secrets.read(google_tokens_secret(account)))
+    except KeyError as exc:
+        raise ConfigError(f"no Google tokens for account {account}: run `python -m sync connect`") from exc
+    credentials = Credentials(
+        token=None,
+        refresh_token=tokens["refresh_token"],
+        client_id=client_id,
+        client_secret=client_secret,
+        token_uri=url(settings.google_token_uri),
+        scopes=SCOPES,
+    )
+    return PeopleClient(http, credentials, api_url=url(settings.google_api_url) or None)
+
+
+def run_account(
+    settings: Settings,
+    account: AccountConfig,
+    *,
+    state: StateStore,
+    secrets: SecretStore,
+    options: EngineOptions,
+    clock: Callable[[], float] = time.time,
+    progress: Callable[[RunReport], None] | None = None,
+    run_id: str | None = None,
+) -> RunReport:
+    """One account's run with fresh clients."""
+    with http_client(settings) as http:
+        source = teamleader_client(settings, secrets, account.account_id, http)
+        contacts = people_client(settings, secrets, account.account_id, http)
+        engine = Engine(account, source, contacts, state, options, clock=clock, progress=progress, run_id=run_id)
+        return engine.run()
