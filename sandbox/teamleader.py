@@ -11,6 +11,7 @@ import json
 import secrets
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,6 +187,10 @@ class TeamleaderSandbox:
         self._codes: dict[str, tuple[str, str, float]] = {}
         self._lock = threading.RLock()
         self._schemas = _RequestSchemas(SPEC_PATH)
+        # Fault: called after every contacts.list answer with the count so far, so that tests
+        # can edit or delete contacts while a sync is paging.
+        self.during_list: Callable[[int], None] | None = None
+        self._list_calls = 0
 
     # ---- set-up and inspection, for tests, the generator and the demo ----
 
@@ -300,6 +305,9 @@ class TeamleaderSandbox:
                 raise ApiError(400, "Malformed JSON") from exc
             self._schemas.check(endpoint, body)
             data = getattr(self, "_" + endpoint.replace(".", "_"))(account, body)
+            if endpoint == "contacts.list" and self.during_list is not None:
+                self._list_calls += 1
+                self.during_list(self._list_calls)
             headers["X-Api-Version"] = API_VERSION
             return Response(200, {"data": data}, headers)
 

@@ -175,6 +175,9 @@ class Engine:
         self._deletes: dict[str, _Pending] = {}
         self._skips: dict[str, Entry] = {}
         self._blocked: set[str] = set()
+        # Contacts are counted once per run however often the cursor re-reads them.
+        self._unchanged: set[str] = set()
+        self._skip_reasons: dict[str, str] = {}
         self._position: datetime | None = None
         self._group = ""
 
@@ -354,6 +357,11 @@ class Engine:
 
     def _plan(self, contact: dict[str, Any], resume_from: datetime | None) -> None:
         teamleader_id = contact["id"]
+        self._unchanged.discard(teamleader_id)
+        self.report.unchanged = len(self._unchanged)
+        if self._skip_reasons.pop(teamleader_id, None) is not None:
+            self.report.skip_reasons = Counter(self._skip_reasons.values())
+            self.report.skipped = len(self._skip_reasons)
         earlier = self._drop_pending(teamleader_id)
         if earlier is not None and (resume_from is None or earlier < resume_from):
             resume_from = earlier
@@ -367,7 +375,8 @@ class Engine:
             return
         if entry is not None and entry.resource_name and entry.state in ("synced", "failed"):
             if entry.state == "synced" and entry.content_hash == decision.content_hash:
-                self.report.unchanged += 1
+                self._unchanged.add(teamleader_id)
+                self.report.unchanged = len(self._unchanged)
                 return
             ref = PersonRef(entry.resource_name, entry.etag or "")
             self._updates[teamleader_id] = _Pending(decision, resume_from, ref)
@@ -375,8 +384,9 @@ class Engine:
         self._creates[teamleader_id] = _Pending(decision, resume_from)
 
     def _plan_ineligible(self, entry: Entry | None, decision: Ineligible, resume_from: datetime | None) -> None:
-        self.report.skipped += 1
-        self.report.skip_reasons[decision.reason] += 1
+        self._skip_reasons[decision.teamleader_id] = decision.reason
+        self.report.skip_reasons = Counter(self._skip_reasons.values())
+        self.report.skipped = len(self._skip_reasons)
         if entry is not None and entry.resource_name:
             self._deletes[decision.teamleader_id] = _Pending(None, resume_from, reason=decision.reason)
             return
@@ -564,6 +574,9 @@ class Engine:
         self._known.update({e.teamleader_id: e for e in entries})
         # A contact missing from the listing may only have moved while it was paged: ask for it.
         absent = [e.teamleader_id for e in entries if e.teamleader_id not in present]
+        # And one Teamleader has that the map does not know was missed somehow: read it now.
+        mapped = {e.teamleader_id for e in entries}
+        unknown = sorted(present - mapped)
         synced = [e for e in entries if e.state == "synced" and e.resource_name]
         lost: list[str] = []
         for start in range(0, len(synced), 200):
@@ -572,4 +585,4 @@ class Engine:
             lost += [e.teamleader_id for e in chunk if e.resource_name not in current]
         if lost and not self.options.dry_run:
             self._commit(Checkpoint(removed=lost))
-        self._process(self._recheck(absent + lost))
+        self._process(self._recheck(absent + lost + unknown))

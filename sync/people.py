@@ -158,7 +158,7 @@ class PeopleClient:
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, _ThrottledError | _TransientError)),
             stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential_jitter(initial=1, max=60),
+            wait=wait_exponential_jitter(multiplier=1, max=60),
             sleep=self._sleep,
             reraise=True,
         )

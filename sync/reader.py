@@ -60,18 +60,21 @@ def read_changes(fetch: FetchPage, since: datetime | None, page_size: int) -> It
 
 
 def _sweep(fetch: FetchPage, anchor: datetime | None, pages: int, seen: dict[str, datetime]) -> Iterator[Sighting]:
-    """Read pages 1..`pages` under `anchor` again until no contact shows up that this read has
-    not seen at its current updated_at: moves and deletions during paging shifted offsets."""
+    """Read pages 1..`pages` under `anchor` again, yielding what this read had not seen at its
+    current updated_at, until two sweeps in a row read the very same listing: only then did
+    nothing move or vanish while the block was paged (a move shifts every later offset)."""
+    previous: list[tuple[str, str]] | None = None
     while True:
-        found_new = False
+        listing: list[tuple[str, str]] = []
         for number in range(1, pages + 1):
             for contact in fetch(_filter_time(anchor), number):
+                listing.append((contact["id"], contact["updated_at"]))
                 if seen.get(contact["id"]) != updated_at(contact):
                     seen[contact["id"]] = updated_at(contact)
-                    found_new = True
                     yield Sighting(contact, anchor)
-        if not found_new:
+        if listing == previous:
             return
+        previous = listing
 
 
 def _filter_time(anchor: datetime | None) -> datetime | None:

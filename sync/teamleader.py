@@ -142,7 +142,7 @@ class TeamleaderClient:
         retrying = Retrying(
             retry=retry_if_exception_type((_TransientError, httpx.TransportError)),
             stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential_jitter(initial=0.5, max=20),
+            wait=wait_exponential_jitter(multiplier=0.5, max=20),
             sleep=self._sleep,
             reraise=True,
         )

@@ -82,7 +82,14 @@ def _client_credentials(secrets: SecretStore, name: str) -> tuple[str, str]:
     return data["client_id"], data["client_secret"]
 
 
-def teamleader_client(settings: Settings, secrets: SecretStore, account: str, http: httpx.Client) -> TeamleaderClient:
+def teamleader_client(
+    settings: Settings,
+    secrets: SecretStore,
+    account: str,
+    http: httpx.Client,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
+) -> TeamleaderClient:
     """A Teamleader client whose rotated tokens are stored before they are used."""
     client_id, client_secret = _client_credentials(secrets, TEAMLEADER_CLIENT_SECRET)
     name = teamleader_tokens_secret(account)
@@ -98,10 +105,18 @@ def teamleader_client(settings: Settings, secrets: SecretStore, account: str, ht
         client_secret=client_secret,
         tokens=tokens,
         on_rotate=lambda rotated: secrets.write(name, json.dumps(rotated.to_json())),
+        sleep=sleep,
+        clock=clock,
     )
 
 
-def people_client(settings: Settings, secrets: SecretStore, account: str, http: httpx.Client) -> PeopleClient:
+def people_client(
+    settings: Settings,
+    secrets: SecretStore,
+    account: str,
+    http: httpx.Client,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PeopleClient:
     client_id, client_secret = _client_credentials(secrets, GOOGLE_CLIENT_SECRET)
     try:
         tokens = json.loads(secrets.read(google_tokens_secret(account)))
@@ -115,7 +130,7 @@ def people_client(settings: Settings, secrets: SecretStore, account: str, http: 
         token_uri=url(settings.google_token_uri),
         scopes=SCOPES,
     )
-    return PeopleClient(http, credentials, api_url=url(settings.google_api_url) or None)
+    return PeopleClient(http, credentials, api_url=url(settings.google_api_url) or None, sleep=sleep)
 
 
 def run_account(
@@ -126,12 +141,13 @@ def run_account(
     secrets: SecretStore,
     options: EngineOptions,
     clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[RunReport], None] | None = None,
     run_id: str | None = None,
 ) -> RunReport:
-    """One account's run with fresh clients."""
+    """One account's run with fresh clients; `clock` and `sleep` are the time they live in."""
     with http_client(settings) as http:
-        source = teamleader_client(settings, secrets, account.account_id, http)
-        contacts = people_client(settings, secrets, account.account_id, http)
+        source = teamleader_client(settings, secrets, account.account_id, http, sleep, clock)
+        contacts = people_client(settings, secrets, account.account_id, http, sleep)
         engine = Engine(account, source, contacts, state, options, clock=clock, progress=progress, run_id=run_id)
         return engine.run()

@@ -1,0 +1,127 @@
+"""Wires the product's real clients and engine to the sandbox, as the CLI does."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.datagen import Dataset
+from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack, SeededAccount
+from sync.config import Settings
+from sync.engine import AccountConfig, EngineOptions, RunReport
+from sync.mapping import CLIENT_DATA_KEY
+from sync.secrets.localfile import LocalFileSecrets
+from sync.secrets.port import (
+    GOOGLE_CLIENT_SECRET,
+    TEAMLEADER_CLIENT_SECRET,
+    google_tokens_secret,
+    teamleader_tokens_secret,
+)
+from sync.state.port import StateStore
+from sync.wiring import run_account
+
+
+@dataclass
+class Harness:
+    """One seeded account, its secrets file and settings pointing at the sandbox."""
+
+    stack: SandboxStack
+    state: StateStore
+    seeded: SeededAccount
+    settings: Settings
+    secrets: LocalFileSecrets
+    account: AccountConfig
+    reports: list[RunReport] = field(default_factory=list)
+
+    @classmethod
+    def create(
+        cls, stack: SandboxStack, state: StateStore, data: Dataset, tmp: Path, account_id: str = "acme"
+    ) -> Harness:
+        seeded = stack.seed_account(account_id, data)
+        secrets = LocalFileSecrets(tmp / f"{account_id}-secrets.json")
+        secrets.write(
+            TEAMLEADER_CLIENT_SECRET,
+            json.dumps(dict(zip(("client_id", "client_secret"), TEAMLEADER_CLIENT, strict=True))),
+        )
+        secrets.write(
+            GOOGLE_CLIENT_SECRET, json.dumps(dict(zip(("client_id", "client_secret"), GOOGLE_CLIENT, strict=True)))
+        )
+        secrets.write(
+            teamleader_tokens_secret(account_id), json.dumps({"refresh_token": seeded.teamleader_refresh_token})
+        )
+        secrets.write(google_tokens_secret(account_id), json.dumps({"refresh_token": seeded.google_refresh_token}))
+        settings = Settings.model_validate(sandbox_settings(stack, secrets.path))
+        return cls(stack, state, seeded, settings, secrets, AccountConfig(account_id))
+
+    def run(self, **options: Any) -> RunReport:
+        options.setdefault("create_visibility_delay", 0)
+        report = run_account(
+            self.settings,
+            self.account,
+            state=self.state,
+            secrets=self.secrets,
+            options=EngineOptions(**options),
+            clock=self.stack.clock.now,
+            sleep=self.stack.clock.advance,
+        )
+        self.reports.append(report)
+        return report
+
+    # ---- what Google holds ----
+
+    def group_members(self) -> list[Any]:
+        return self.stack.people.members(self.seeded.google_user, self.account.group_name)
+
+    def stamped_ids(self) -> list[str]:
+        """The Teamleader id of every live person in the group (duplicates show twice)."""
+        ids = []
+        for person in self.group_members():
+            for item in person.fields.get("clientData", []):
+                if item["key"] == CLIENT_DATA_KEY:
+                    ids.append(item["value"])
+        return ids
+
+    def all_stamped_ids(self) -> list[str]:
+        """Every live person of the user that carries a Teamleader id, in or out of the group."""
+        user = self.stack.people.users[self.seeded.google_user]
+        return [
+            item["value"]
+            for p in user.people.values()
+            if p.deleted_at is None
+            for item in p.fields.get("clientData", [])
+            if item["key"] == CLIENT_DATA_KEY
+        ]
+
+    def person_of(self, teamleader_id: str) -> dict[str, Any]:
+        matches = [
+            p.fields
+            for p in self.group_members()
+            if {"key": CLIENT_DATA_KEY, "value": teamleader_id} in p.fields.get("clientData", [])
+        ]
+        assert len(matches) == 1, f"{len(matches)} persons for {teamleader_id}"
+        return matches[0]
+
+    def expected_ids(self) -> set[str]:
+        """Eligible contacts as Teamleader holds them now (Teamleader's own rule)."""
+        contacts = self.stack.teamleader.accounts[self.account.account_id].contacts.values()
+        return Dataset(contacts=[c for c in contacts]).eligible_ids()
+
+
+def sandbox_settings(stack: SandboxStack, secrets_file: Path) -> dict[str, Any]:
+    return {
+        "teamleader_api_url": stack.url("teamleader"),
+        "teamleader_token_url": stack.url("teamleader") + "/oauth2/access_token",
+        "google_api_url": stack.url("people"),
+        "google_token_uri": stack.url("people") + "/token",
+        "secrets_file": str(secrets_file),
+    }
+
+
+def sandbox_env(stack: SandboxStack, secrets_file: Path) -> dict[str, str]:
+    """The same settings as environment variables, for a sync run in another process."""
+    env = dict(os.environ)
+    env.update({f"SYNC_{k.upper()}": v for k, v in sandbox_settings(stack, secrets_file).items()})
+    return env
