@@ -243,6 +243,14 @@ class PeopleClient:
             except AmbiguousWriteError as exc:
                 raise AmbiguousWriteError(str(exc), outcome.failed) from exc
             except HttpError as exc:
+                if exc.status_code == 400 and contact_errors(exc) is None and len(pending) > 1:
+                    # Refused without saying which contact: halve until the culprit is alone.
+                    half = len(pending) // 2
+                    for part in (pending[:half], pending[half:]):
+                        found = self.create(part, group)
+                        outcome.done.update(found.done)
+                        outcome.failed.update(found.failed)
+                    return outcome
                 pending = self._set_aside(exc, pending, outcome, lambda i, item: str(i))
                 continue
             for (teamleader_id, _), created in zip(pending, answer.get("createdPeople", []), strict=True):
