@@ -18,7 +18,7 @@ demo: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy sync sandbox
+	$(PY) -m mypy sync sandbox main.py
 
 test: install lint
 	$(PY) -m pytest

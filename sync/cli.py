@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import click
 from rich.console import Console
@@ -19,9 +20,13 @@ from rich.table import Table
 
 from sync import logs
 from sync.config import Settings, load_settings
-from sync.engine import AccountConfig, EngineOptions, RunReport
+from sync.connect import connect_google, connect_teamleader
+from sync.engine import RunReport
 from sync.errors import SyncError
-from sync.wiring import open_secrets, open_state, run_account
+from sync.runner import Invocation, Runner
+from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET
+from sync.state.port import AccountRecord
+from sync.wiring import open_secrets, open_state
 
 console = Console(stderr=False)
 log = logging.getLogger("sync.cli")
@@ -103,39 +108,149 @@ def _print_report(report: RunReport) -> None:
         console.print(f"[red]refused by Google[/red] {failure['teamleader_id']}: {failure['reason']}")
 
 
-def _run_one(settings: Settings, account: AccountConfig, options: EngineOptions, label: str) -> RunReport:
-    state = open_state(settings)
-    secrets = open_secrets(settings)
-    with _progress_display(label) as show:
-        report = run_account(settings, account, state=state, secrets=secrets, options=options, progress=show)
-    return report
+def _runner(settings: Settings, show: Callable[[RunReport], None] | None = None) -> Runner:
+    return Runner(settings, open_state(settings), open_secrets(settings), progress=show)
+
+
+def _print_invocation(invocation: Invocation) -> None:
+    for outcome in invocation.accounts:
+        if outcome.report:
+            _print_report(RunReport(**{**outcome.report, "skip_reasons": Counter(outcome.report["skip_reasons"])}))
+        else:
+            detail = f": {outcome.error}" if outcome.error else ""
+            click.echo(f"{outcome.account}: {outcome.status}{detail}")
 
 
 @main.command()
-@click.option("--account", required=True, help="the account id")
+@click.option("--account", default=None, help="one account (default: every due account)")
 @click.option("--mode", type=click.Choice(["incremental", "full"]), default="incremental", show_default=True)
 @click.option("--dry-run", is_flag=True, help="plan without writing")
-@click.option("--group", default=None, help="the Google contact group (default: SYNC_GROUP_NAME)")
-@click.option("--tags", default="", help="only contacts carrying all these comma-separated tags")
-def run(account: str, mode: str, dry_run: bool, group: str | None, tags: str) -> None:
-    """Sync one account now."""
+def run(account: str | None, mode: str, dry_run: bool) -> None:
+    """Sync now: every due account, or one."""
     settings = load_settings()
-    config = AccountConfig(
-        account,
-        group or settings.group_name,
-        frozenset(t.strip() for t in tags.split(",") if t.strip()),
-    )
-    options = EngineOptions(
-        mode=mode,
-        dry_run=dry_run,
-        deadline=time.time() + settings.time_budget_seconds,
-        create_visibility_delay=settings.create_visibility_delay,
-    )
     try:
-        report = _run_one(settings, config, options, account)
+        with _progress_display(account or "sync") as show:
+            invocation = _runner(settings, show).run(account=account, mode=mode, dry_run=dry_run)
+    except SyncError as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    _print_invocation(invocation)
+    if invocation.status == "failed":
+        sys.exit(1)
+
+
+@main.command()
+def status() -> None:
+    """Per account: last run, counts, cursor and problems."""
+    settings = load_settings()
+    state = open_state(settings)
+    table = Table(title="accounts")
+    for column in (
+        "account",
+        "enabled",
+        "status",
+        "last run",
+        "result",
+        "created/updated/deleted",
+        "cursor",
+        "problem",
+    ):
+        table.add_column(column)
+    for record in state.accounts():
+        report = state.last_report(record.account_id) or {}
+        counts = "/".join(str(report.get(k, "-")) for k in ("created", "updated", "deleted"))
+        table.add_row(
+            record.account_id,
+            "yes" if record.enabled else "no",
+            record.status,
+            record.last_run or "never",
+            record.last_status or "-",
+            counts,
+            str(report.get("cursor") or "-"),
+            record.reason or "",
+        )
+    console.print(table)
+
+
+@main.group()
+def accounts() -> None:
+    """Register, list and disable accounts."""
+
+
+@accounts.command("add")
+@click.argument("account_id")
+@click.option("--group", default="Teamleader", show_default=True, help="the Google contact group")
+@click.option("--tags", default="", help="only contacts carrying all these comma-separated tags")
+def accounts_add(account_id: str, group: str, tags: str) -> None:
+    """Register an account (then connect both sides with `connect`)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", account_id):
+        raise click.BadParameter("lowercase letters, digits and dashes, at most 63", param_hint="ACCOUNT_ID")
+    state = open_state(load_settings())
+    record = state.account(account_id) or AccountRecord(account_id)
+    record.group_name = group
+    record.tags = [t.strip() for t in tags.split(",") if t.strip()]
+    record.enabled = True
+    state.put_account(record)
+    click.echo(f"{account_id}: registered; secrets {record.teamleader_secret}, {record.google_secret}")
+
+
+@accounts.command("list")
+def accounts_list() -> None:
+    """The registered accounts."""
+    for record in open_state(load_settings()).accounts():
+        tags = ",".join(record.tags) or "-"
+        enabled = "enabled" if record.enabled else "disabled"
+        click.echo(f"{record.account_id}\t{enabled}\t{record.status}\t{record.group_name}\t{tags}")
+
+
+@accounts.command("disable")
+@click.argument("account_id")
+def accounts_disable(account_id: str) -> None:
+    """Stop syncing an account (its Google contacts stay as they are)."""
+    state = open_state(load_settings())
+    record = state.account(account_id)
+    if record is None:
+        raise click.ClickException(f"unknown account {account_id}")
+    record.enabled = False
+    state.put_account(record)
+    click.echo(f"{account_id}: disabled")
+
+
+@main.command()
+@click.argument("side", type=click.Choice(["teamleader", "google"]))
+@click.option("--account", "account_id", required=True)
+@click.option("--client-id", default=None, help="store this OAuth app's client id first")
+@click.option("--client-secret", default=None, help="and its client secret")
+@click.option("--port", default=0, help="local port for the redirect (default: any free one)")
+def connect(side: str, account_id: str, client_id: str | None, client_secret: str | None, port: int) -> None:
+    """Run the OAuth consent flow of one side and store the tokens in the secret store."""
+    settings = load_settings()
+    state = open_state(settings)
+    secrets = open_secrets(settings)
+    record = state.account(account_id)
+    if record is None:
+        raise click.ClickException(f"unknown account {account_id}: run `accounts add {account_id}` first")
+    if client_id or client_secret:
+        if not (client_id and client_secret):
+            raise click.BadParameter("give both --client-id and --client-secret")
+        secrets.write(
+            TEAMLEADER_CLIENT_SECRET if side == "teamleader" else GOOGLE_CLIENT_SECRET,
+            _client_json(client_id, client_secret),
+        )
+
+    def show(link: str) -> None:
+        click.echo(f"Open this address and approve access:\n{link}", err=True)
+
+    try:
+        if side == "teamleader":
+            connect_teamleader(settings, secrets, record.teamleader_secret, show, port)
+        else:
+            connect_google(settings, secrets, record.google_secret, show, port)
     except SyncError as exc:
         raise click.ClickException(str(exc)) from exc
-    _print_report(report)
+    if record.status == "needs_reauth":
+        record.status, record.reason = "ok", None
+        state.put_account(record)
+    click.echo(f"{account_id}: {side} connected")
 
 
 @main.command()
@@ -146,12 +261,6 @@ def sandbox(contacts: int, seed: int) -> None:
     from sandbox.datagen import generate
     from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
     from sync.secrets.localfile import LocalFileSecrets
-    from sync.secrets.port import (
-        GOOGLE_CLIENT_SECRET,
-        TEAMLEADER_CLIENT_SECRET,
-        google_tokens_secret,
-        teamleader_tokens_secret,
-    )
 
     stack = SandboxStack.start(teamleader_options={"rate_limit": 100_000})
     workdir = tempfile.mkdtemp(prefix="sync-demo-")
@@ -161,8 +270,9 @@ def sandbox(contacts: int, seed: int) -> None:
         secrets = LocalFileSecrets(os.path.join(workdir, "secrets.json"))
         secrets.write(TEAMLEADER_CLIENT_SECRET, _client_json(*TEAMLEADER_CLIENT))
         secrets.write(GOOGLE_CLIENT_SECRET, _client_json(*GOOGLE_CLIENT))
-        secrets.write(teamleader_tokens_secret("demo"), json.dumps({"refresh_token": seeded.teamleader_refresh_token}))
-        secrets.write(google_tokens_secret("demo"), json.dumps({"refresh_token": seeded.google_refresh_token}))
+        record = AccountRecord("demo")
+        secrets.write(record.teamleader_secret, json.dumps({"refresh_token": seeded.teamleader_refresh_token}))
+        secrets.write(record.google_secret, json.dumps({"refresh_token": seeded.google_refresh_token}))
         settings = Settings.model_validate(
             {
                 "teamleader_api_url": stack.url("teamleader"),
@@ -173,20 +283,20 @@ def sandbox(contacts: int, seed: int) -> None:
                 "secrets_file": secrets.path.as_posix(),
             }
         )
-        account = AccountConfig("demo", settings.group_name)
-        click.echo(f"first run: {contacts} Teamleader contacts into the '{account.group_name}' group")
-        _print_report(_run_one(settings, account, EngineOptions(), "first run"))
-        click.echo("second run: nothing changed in Teamleader, so nothing is written")
-        _print_report(_run_one(settings, account, EngineOptions(), "second run"))
-        members = len(stack.people.members(seeded.google_user, account.group_name))
-        click.echo(f"Google now holds {members} contacts in '{account.group_name}'.")
+        open_state(settings).put_account(record)
+        group = settings.group_name
+        for label, note in (
+            ("first run", f"{contacts} Teamleader contacts into the '{group}' group"),
+            ("second run", "nothing changed in Teamleader, so nothing is written"),
+        ):
+            click.echo(f"{label}: {note}")
+            with _progress_display(label) as show:
+                _print_invocation(_runner(settings, show).run(account="demo"))
+        members = len(stack.people.members(seeded.google_user, group))
+        click.echo(f"Google now holds {members} contacts in '{group}'.")
     finally:
         stack.stop()
 
 
 def _client_json(client_id: str, client_secret: str) -> str:
     return json.dumps({"client_id": client_id, "client_secret": client_secret})
-
-
-def report_json(report: RunReport) -> dict[str, Any]:
-    return report.to_json()

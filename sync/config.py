@@ -36,7 +36,10 @@ class Settings(BaseSettings):
 
     group_name: str = Field("Teamleader", min_length=1, max_length=200)
     create_visibility_delay: float = Field(1800.0, ge=0)
+    # The function's timeout is 540 s: stop taking new batches well before it.
     time_budget_seconds: float = Field(480.0, gt=0)
+    # A run renews its lease four times per period; after a crash it expires by itself.
+    lease_seconds: float = Field(300.0, gt=0)
     http_timeout_seconds: float = Field(30.0, gt=0)
 
 

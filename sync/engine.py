@@ -154,8 +154,10 @@ class Engine:
         clock: Callable[[], float] = time.time,
         progress: Callable[[RunReport], None] | None = None,
         run_id: str | None = None,
+        keep_alive: Callable[[], None] | None = None,
     ) -> None:
         self.account = account
+        self.keep_alive = keep_alive
         self.source = source
         self.contacts = contacts
         self.state = state
@@ -219,8 +221,11 @@ class Engine:
             self.state.save_report(self.account.account_id, self.report.to_json())
 
     def _tick(self) -> None:
-        if self.progress and self.report.read % PAGE_SIZE == 0:
-            self.progress(self.report)
+        if self.report.read % PAGE_SIZE == 0:
+            if self.progress:
+                self.progress(self.report)
+            if self.keep_alive:
+                self.keep_alive()
         if self.options.deadline is not None and self.clock() >= self.options.deadline:
             raise _OutOfTimeError
 
@@ -557,6 +562,8 @@ class Engine:
     def _tick_progress(self) -> None:
         if self.progress:
             self.progress(self.report)
+        if self.keep_alive:
+            self.keep_alive()
 
     # ---- full mode ----
 

@@ -66,5 +66,9 @@ class AccountBusyError(SyncError):
     """Another invocation holds the account's lease."""
 
 
+class LeaseLostError(SyncError):
+    """The account's lease expired and could not be renewed: stop writing at once."""
+
+
 class UnknownAccountError(SyncError):
     """No account with that id is registered."""

@@ -16,14 +16,8 @@ from sync.engine import AccountConfig, Engine, EngineOptions, RunReport
 from sync.errors import ConfigError
 from sync.people import SCOPES, PeopleClient
 from sync.secrets.localfile import LocalFileSecrets
-from sync.secrets.port import (
-    GOOGLE_CLIENT_SECRET,
-    TEAMLEADER_CLIENT_SECRET,
-    SecretStore,
-    google_tokens_secret,
-    teamleader_tokens_secret,
-)
-from sync.state.port import StateStore
+from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET, SecretStore
+from sync.state.port import AccountRecord, StateStore
 from sync.teamleader import TeamleaderClient, TeamleaderTokens
 
 
@@ -85,18 +79,17 @@ def _client_credentials(secrets: SecretStore, name: str) -> tuple[str, str]:
 def teamleader_client(
     settings: Settings,
     secrets: SecretStore,
-    account: str,
+    name: str,
     http: httpx.Client,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.time,
 ) -> TeamleaderClient:
     """A Teamleader client whose rotated tokens are stored before they are used."""
     client_id, client_secret = _client_credentials(secrets, TEAMLEADER_CLIENT_SECRET)
-    name = teamleader_tokens_secret(account)
     try:
         tokens = TeamleaderTokens.from_json(json.loads(secrets.read(name)))
     except KeyError as exc:
-        raise ConfigError(f"no Teamleader tokens for account {account}: run `python -m sync connect`") from exc
+        raise ConfigError(f"no Teamleader tokens in secret {name}: run `python -m sync connect teamleader`") from exc
     return TeamleaderClient(
         http,
         api_url=url(settings.teamleader_api_url),
@@ -113,15 +106,15 @@ def teamleader_client(
 def people_client(
     settings: Settings,
     secrets: SecretStore,
-    account: str,
+    name: str,
     http: httpx.Client,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PeopleClient:
     client_id, client_secret = _client_credentials(secrets, GOOGLE_CLIENT_SECRET)
     try:
-        tokens = json.loads(secrets.read(google_tokens_secret(account)))
+        tokens = json.loads(secrets.read(name))
     except KeyError as exc:
-        raise ConfigError(f"no Google tokens for account {account}: run `python -m sync connect`") from exc
+        raise ConfigError(f"no Google tokens in secret {name}: run `python -m sync connect google`") from exc
     credentials = Credentials(
         token=None,
         refresh_token=tokens["refresh_token"],
@@ -135,7 +128,7 @@ def people_client(
 
 def run_account(
     settings: Settings,
-    account: AccountConfig,
+    record: AccountRecord,
     *,
     state: StateStore,
     secrets: SecretStore,
@@ -144,10 +137,22 @@ def run_account(
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[RunReport], None] | None = None,
     run_id: str | None = None,
+    keep_alive: Callable[[], None] | None = None,
 ) -> RunReport:
     """One account's run with fresh clients; `clock` and `sleep` are the time they live in."""
+    account = AccountConfig(record.account_id, record.group_name, frozenset(record.tags))
     with http_client(settings) as http:
-        source = teamleader_client(settings, secrets, account.account_id, http, sleep, clock)
-        contacts = people_client(settings, secrets, account.account_id, http, sleep)
-        engine = Engine(account, source, contacts, state, options, clock=clock, progress=progress, run_id=run_id)
+        source = teamleader_client(settings, secrets, record.teamleader_secret, http, sleep, clock)
+        contacts = people_client(settings, secrets, record.google_secret, http, sleep)
+        engine = Engine(
+            account,
+            source,
+            contacts,
+            state,
+            options,
+            clock=clock,
+            progress=progress,
+            run_id=run_id,
+            keep_alive=keep_alive,
+        )
         return engine.run()

@@ -11,16 +11,11 @@ from typing import Any
 from sandbox.datagen import Dataset
 from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack, SeededAccount
 from sync.config import Settings
-from sync.engine import AccountConfig, EngineOptions, RunReport
+from sync.engine import EngineOptions, RunReport
 from sync.mapping import CLIENT_DATA_KEY
 from sync.secrets.localfile import LocalFileSecrets
-from sync.secrets.port import (
-    GOOGLE_CLIENT_SECRET,
-    TEAMLEADER_CLIENT_SECRET,
-    google_tokens_secret,
-    teamleader_tokens_secret,
-)
-from sync.state.port import StateStore
+from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET
+from sync.state.port import AccountRecord, StateStore
 from sync.wiring import run_account
 
 
@@ -33,7 +28,7 @@ class Harness:
     seeded: SeededAccount
     settings: Settings
     secrets: LocalFileSecrets
-    account: AccountConfig
+    account: AccountRecord
     reports: list[RunReport] = field(default_factory=list)
 
     @classmethod
@@ -49,12 +44,12 @@ class Harness:
         secrets.write(
             GOOGLE_CLIENT_SECRET, json.dumps(dict(zip(("client_id", "client_secret"), GOOGLE_CLIENT, strict=True)))
         )
-        secrets.write(
-            teamleader_tokens_secret(account_id), json.dumps({"refresh_token": seeded.teamleader_refresh_token})
-        )
-        secrets.write(google_tokens_secret(account_id), json.dumps({"refresh_token": seeded.google_refresh_token}))
+        record = AccountRecord(account_id)
+        state.put_account(record)
+        secrets.write(record.teamleader_secret, json.dumps({"refresh_token": seeded.teamleader_refresh_token}))
+        secrets.write(record.google_secret, json.dumps({"refresh_token": seeded.google_refresh_token}))
         settings = Settings.model_validate(sandbox_settings(stack, secrets.path))
-        return cls(stack, state, seeded, settings, secrets, AccountConfig(account_id))
+        return cls(stack, state, seeded, settings, secrets, record)
 
     def run(self, **options: Any) -> RunReport:
         options.setdefault("create_visibility_delay", 0)

@@ -11,7 +11,7 @@ from typing import Any
 
 from google.cloud import firestore
 
-from sync.state.port import AccountState, Checkpoint, Entry, Intent
+from sync.state.port import AccountRecord, AccountState, Checkpoint, Entry, Intent
 
 GET_ALL_CHUNK = 300
 
@@ -104,3 +104,46 @@ class FirestoreState:
             report: dict[str, Any] = snapshot.to_dict()
             return report
         return None
+
+    def accounts(self) -> list[AccountRecord]:
+        found = []
+        for snapshot in self._db.collection(self._root).stream():
+            record = (snapshot.to_dict() or {}).get("record")
+            if record:
+                found.append(AccountRecord.from_json(record))
+        return sorted(found, key=lambda r: r.account_id)
+
+    def account(self, account: str) -> AccountRecord | None:
+        record = (self._account(account).get().to_dict() or {}).get("record")
+        return AccountRecord.from_json(record) if record else None
+
+    def put_account(self, record: AccountRecord) -> None:
+        self._account(record.account_id).set({"record": record.to_json()}, merge=True)
+
+    def _lease(self, account: str) -> Any:
+        return self._db.collection(self._root + "-leases").document(account)
+
+    def acquire_lease(self, account: str, holder: str, now: float, ttl: float) -> bool:
+        lease = self._lease(account)
+
+        @firestore.transactional
+        def take(transaction: firestore.Transaction) -> bool:
+            current = lease.get(transaction=transaction).to_dict()
+            if current and current["holder"] != holder and current["expires"] > now:
+                return False
+            transaction.set(lease, {"holder": holder, "expires": now + ttl})
+            return True
+
+        taken: bool = take(self._db.transaction())
+        return taken
+
+    def release_lease(self, account: str, holder: str) -> None:
+        lease = self._lease(account)
+
+        @firestore.transactional
+        def give_back(transaction: firestore.Transaction) -> None:
+            current = lease.get(transaction=transaction).to_dict()
+            if current and current["holder"] == holder:
+                transaction.delete(lease)
+
+        give_back(self._db.transaction())

@@ -85,6 +85,37 @@ class Checkpoint:
         )
 
 
+AccountStatus = Literal["ok", "needs_reauth", "failing"]
+
+
+@dataclass
+class AccountRecord:
+    """A registered account: one Teamleader account paired with one Google account."""
+
+    account_id: str
+    enabled: bool = True
+    group_name: str = "Teamleader"
+    tags: list[str] = field(default_factory=list)
+    teamleader_secret: str = ""
+    google_secret: str = ""
+    status: AccountStatus = "ok"
+    reason: str | None = None
+    last_run: str | None = None
+    last_status: str | None = None
+
+    def __post_init__(self) -> None:
+        self.teamleader_secret = self.teamleader_secret or f"{self.account_id}-teamleader-tokens"
+        self.google_secret = self.google_secret or f"{self.account_id}-google-tokens"
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AccountRecord:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
 class StateStore(Protocol):
     """Sync state of many accounts. Adapters: Firestore (cloud), SQLite (one machine)."""
 
@@ -103,3 +134,17 @@ class StateStore(Protocol):
     def save_report(self, account: str, report: dict[str, Any]) -> None: ...
 
     def last_report(self, account: str) -> dict[str, Any] | None: ...
+
+    def accounts(self) -> list[AccountRecord]: ...
+
+    def account(self, account: str) -> AccountRecord | None: ...
+
+    def put_account(self, record: AccountRecord) -> None: ...
+
+    def acquire_lease(self, account: str, holder: str, now: float, ttl: float) -> bool:
+        """Take the account's lease unless a live one is held by another holder."""
+        ...
+
+    def release_lease(self, account: str, holder: str) -> None:
+        """Give the lease back, if this holder still holds it."""
+        ...

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sync.state.port import AccountState, Checkpoint, Entry, Intent
+from sync.state.port import AccountRecord, AccountState, Checkpoint, Entry, Intent
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, cursor TEXT NOT NULL DEFAULT '{}', grp TEXT);
@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE TABLE IF NOT EXISTS intents (
     account TEXT NOT NULL, batch_id TEXT NOT NULL, sent_at REAL NOT NULL, items TEXT NOT NULL,
     PRIMARY KEY (account, batch_id));
+CREATE TABLE IF NOT EXISTS registry (account TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (account TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (
     account TEXT NOT NULL, run_id TEXT NOT NULL, finished TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (account, run_id));
@@ -115,3 +117,30 @@ class SqliteState:
             "SELECT data FROM reports WHERE account = ? ORDER BY finished DESC LIMIT 1", (account,)
         ).fetchone()
         return json.loads(row[0]) if row else None
+
+    def accounts(self) -> list[AccountRecord]:
+        rows = self._db.execute("SELECT data FROM registry ORDER BY account")
+        return [AccountRecord.from_json(json.loads(data)) for (data,) in rows]
+
+    def account(self, account: str) -> AccountRecord | None:
+        row = self._db.execute("SELECT data FROM registry WHERE account = ?", (account,)).fetchone()
+        return AccountRecord.from_json(json.loads(row[0])) if row else None
+
+    def put_account(self, record: AccountRecord) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO registry VALUES (?, ?)", (record.account_id, json.dumps(record.to_json()))
+            )
+
+    def acquire_lease(self, account: str, holder: str, now: float, ttl: float) -> bool:
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            row = self._db.execute("SELECT holder, expires FROM leases WHERE account = ?", (account,)).fetchone()
+            if row and row[0] != holder and row[1] > now:
+                return False
+            self._db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (account, holder, now + ttl))
+            return True
+
+    def release_lease(self, account: str, holder: str) -> None:
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM leases WHERE account = ? AND holder = ?", (account, holder))

@@ -46,6 +46,9 @@ def test_killed_first_run_resumes_without_duplicates(
             "SYNC_STATE_BACKEND": "firestore",
             "SYNC_FIRESTORE_PROJECT": project,
             "SYNC_CREATE_VISIBILITY_DELAY": "0",
+            # A killed run's lease would keep the account for five minutes; here one run
+            # follows another, so let it lapse at once.
+            "SYNC_LEASE_SECONDS": "0.5",
             "FIRESTORE_EMULATOR_HOST": firestore_emulator,
         }
     )

@@ -1,0 +1,167 @@
+"""The OAuth consent flows that put an account's tokens in the secret store.
+
+Teamleader: the authorization-code flow with a redirect to a one-shot local server.
+Google: google-auth-oauthlib's installed-app local-server flow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import secrets as pysecrets
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+from google_auth_oauthlib.flow import InstalledAppFlow
+
+from sync.config import Settings, url
+from sync.errors import SyncError
+from sync.people import SCOPES
+from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET, SecretStore
+
+CONSENT_TIMEOUT = 300.0
+
+
+class ConsentError(SyncError):
+    """The person refused, the state did not match, or the exchange failed."""
+
+
+def _client(secrets: SecretStore, name: str) -> dict[str, str]:
+    try:
+        data: dict[str, str] = json.loads(secrets.read(name))
+    except KeyError as exc:
+        raise ConsentError(f"secret {name} is missing: store the OAuth app's client id and secret first") from exc
+    return data
+
+
+def _wait_for_redirect(server: HTTPServer, timeout: float) -> dict[str, str]:
+    """Serve exactly one redirect and answer its query parameters."""
+    received: dict[str, str] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            received.update({k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()})
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(b"Teamleader is connected; you can close this tab.")
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            """Quiet: the query holds the authorization code."""
+
+    server.RequestHandlerClass = Handler
+    server.timeout = timeout
+    server.handle_request()
+    return received
+
+
+def connect_teamleader(
+    settings: Settings,
+    secrets: SecretStore,
+    secret_name: str,
+    show: Callable[[str], None],
+    port: int = 0,
+) -> None:
+    """Ask a person to approve the integration in Teamleader, then store the tokens."""
+    client = _client(secrets, TEAMLEADER_CLIENT_SECRET)
+    server = HTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
+    redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/"
+    state = pysecrets.token_urlsafe(16)
+    query = urlencode(
+        {"client_id": client["client_id"], "response_type": "code", "state": state, "redirect_uri": redirect_uri}
+    )
+    result: dict[str, str] = {}
+    waiter = threading.Thread(target=lambda: result.update(_wait_for_redirect(server, CONSENT_TIMEOUT)))
+    waiter.start()
+    show(f"{url(settings.teamleader_authorize_url)}?{query}")
+    waiter.join(CONSENT_TIMEOUT + 5)
+    server.server_close()
+    if result.get("error"):
+        raise ConsentError(f"Teamleader consent refused: {result['error']}")
+    if result.get("state") != state or not result.get("code"):
+        raise ConsentError("no valid answer from Teamleader's consent page")
+    answer = httpx.post(
+        url(settings.teamleader_token_url),
+        data={
+            "grant_type": "authorization_code",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+            "code": result["code"],
+            "redirect_uri": redirect_uri,
+        },
+        timeout=settings.http_timeout_seconds,
+    )
+    if answer.status_code != 200:
+        raise ConsentError(f"Teamleader refused the authorization code ({answer.status_code})")
+    body = answer.json()
+    tokens = {
+        "refresh_token": body["refresh_token"],
+        "access_token": body["access_token"],
+        "expires_at": time.time() + float(body.get("expires_in", 3600)),
+    }
+    secrets.write(secret_name, json.dumps(tokens))
+
+
+def connect_google(
+    settings: Settings,
+    secrets: SecretStore,
+    secret_name: str,
+    show: Callable[[str], None],
+    port: int = 0,
+) -> None:
+    """Ask a person to allow access to their contacts, then store the refresh token."""
+    client = _client(secrets, GOOGLE_CLIENT_SECRET)
+    token_uri = url(settings.google_token_uri)
+    if token_uri.startswith("http://127.0.0.1") or token_uri.startswith("http://localhost"):
+        # oauthlib insists on TLS; a local sandbox has none.
+        os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+    flow = InstalledAppFlow.from_client_config(
+        {
+            "installed": {
+                "client_id": client["client_id"],
+                "client_secret": client["client_secret"],
+                "auth_uri": url(settings.google_auth_uri),
+                "token_uri": token_uri,
+                "redirect_uris": ["http://127.0.0.1"],
+            }
+        },
+        scopes=SCOPES,
+    )
+    # run_local_server prints its prompt: route what it prints through `show`.
+    with contextlib.redirect_stdout(_LineWriter(show)):
+        credentials = flow.run_local_server(
+            host="127.0.0.1",
+            port=port,
+            open_browser=False,
+            authorization_prompt_message="{url}",
+            success_message="Google Contacts is connected; you can close this tab.",
+            timeout_seconds=int(CONSENT_TIMEOUT),
+            access_type="offline",
+            prompt="consent",
+        )
+    if not credentials.refresh_token:
+        raise ConsentError("Google answered without a refresh token")
+    secrets.write(secret_name, json.dumps({"refresh_token": credentials.refresh_token}))
+
+
+class _LineWriter(io.TextIOBase):
+    """A text stream that hands each complete line to a function."""
+
+    def __init__(self, show: Callable[[str], None]) -> None:
+        self._show = show
+        self._buffer = ""
+
+    def write(self, text: str) -> int:
+        self._buffer += text
+        while "\n" in self._buffer:
+            line, self._buffer = self._buffer.split("\n", 1)
+            if line.strip():
+                self._show(line)
+        return len(text)

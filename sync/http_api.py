@@ -1,0 +1,93 @@
+"""The Cloud Function's request handling: parse and validate, call the runner, answer JSON.
+
+Answers: 200 with the invocation report, 400 bad parameter, 404 unknown account, 405 wrong
+method, 409 account busy, 500 with an error id (never a stack trace or a secret).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from flask import Request, Response, jsonify
+
+from sync.errors import AccountBusyError, UnknownAccountError
+from sync.runner import Runner
+
+log = logging.getLogger("sync.http")
+PARAMETERS = {"account", "mode", "dry_run"}
+MODES = {"incremental", "full"}
+FLAGS = {"1": True, "true": True, "0": False, "false": False, "": False}
+
+
+class BadRequestError(ValueError):
+    """A parameter the function does not understand."""
+
+
+def parse(request: Request) -> dict[str, Any]:
+    """The run's parameters from the query string and, optionally, a JSON object body."""
+    values: dict[str, Any] = dict(request.args.items())
+    if request.get_data():
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise BadRequestError("the body must be a JSON object (or empty)")
+        values.update({k: v if isinstance(v, str) else str(v).lower() for k, v in body.items()})
+    unknown = set(values) - PARAMETERS
+    if unknown:
+        raise BadRequestError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    mode = values.get("mode", "incremental")
+    if mode not in MODES:
+        raise BadRequestError("mode must be incremental or full")
+    dry_run = str(values.get("dry_run", "")).lower()
+    if dry_run not in FLAGS:
+        raise BadRequestError("dry_run must be 1, 0, true or false")
+    account = values.get("account")
+    if account is not None and (not account or len(account) > 200):
+        raise BadRequestError("account must be a registered account id")
+    return {"account": account, "mode": mode, "dry_run": FLAGS[dry_run]}
+
+
+def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+class Handler:
+    """Turns requests into runs. The runner is built on first use and kept for the instance's
+    life (clients and connections are reused across invocations)."""
+
+    def __init__(self, make_runner: Callable[[], Runner]) -> None:
+        self._make_runner = make_runner
+        self._runner: Runner | None = None
+        self._lock = threading.Lock()
+
+    def _get_runner(self) -> Runner:
+        with self._lock:
+            if self._runner is None:
+                self._runner = self._make_runner()
+            return self._runner
+
+    def __call__(self, request: Request) -> Response:
+        if request.method != "POST":
+            return _answer(405, {"error": "use POST"}, {"Allow": "POST"})
+        try:
+            params = parse(request)
+        except BadRequestError as exc:
+            return _answer(400, {"error": str(exc)})
+        try:
+            invocation = self._get_runner().run(**params)
+        except UnknownAccountError as exc:
+            return _answer(404, {"error": f"unknown account: {exc}"})
+        except AccountBusyError as exc:
+            return _answer(409, {"error": f"account busy: another invocation is syncing {exc}"})
+        except Exception:
+            error_id = uuid.uuid4().hex[:12]
+            log.error("invocation failed", exc_info=True, extra={"error_id": error_id})
+            return _answer(500, {"error": "internal error", "error_id": error_id})
+        return _answer(200, invocation.to_json())

@@ -1,0 +1,185 @@
+"""Serves accounts within one invocation: leases, the time budget, oldest-first order, and
+isolation (a broken account is reported in its own entry and the others go on)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sync.config import Settings
+from sync.engine import EngineOptions, RunReport
+from sync.errors import AccountBusyError, LeaseLostError, ReauthRequiredError, TokenStoreError, UnknownAccountError
+from sync.logs import account_var, run_var
+from sync.secrets.port import SecretStore
+from sync.state.port import AccountRecord, StateStore
+from sync.wiring import run_account
+
+log = logging.getLogger("sync.runner")
+# Below this much budget left, an account is not started: it could not do a batch.
+MIN_SLICE_SECONDS = 20.0
+
+
+@dataclass
+class AccountOutcome:
+    """One account's part of an invocation's answer."""
+
+    account: str
+    status: str  # ok, partial, failed, busy, needs_reauth, deferred
+    report: dict[str, Any] | None = None
+    error: str | None = None
+    error_id: str | None = None
+
+
+@dataclass
+class Invocation:
+    """An invocation's answer: every account served, or why not."""
+
+    invocation_id: str
+    status: str = "ok"
+    accounts: list[AccountOutcome] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "invocation_id": self.invocation_id,
+            "status": self.status,
+            "accounts": [o.__dict__ for o in self.accounts],
+        }
+
+
+class Runner:
+    """Runs due accounts one after the other; every account under its own lease."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        state: StateStore,
+        secrets: SecretStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        progress: Callable[[RunReport], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.secrets = secrets
+        self.clock = clock
+        self.sleep = sleep
+        self.progress = progress
+
+    def due_accounts(self) -> list[AccountRecord]:
+        """Enabled accounts that can run, the longest-waiting first so that none starves."""
+        records = [r for r in self.state.accounts() if r.enabled and r.status != "needs_reauth"]
+        return sorted(records, key=lambda r: r.last_run or "")
+
+    def run(self, *, account: str | None = None, mode: str = "incremental", dry_run: bool = False) -> Invocation:
+        """Serve one named account (UnknownAccountError, AccountBusyError) or every due one."""
+        invocation = Invocation(uuid.uuid4().hex[:12])
+        deadline = self.clock() + self.settings.time_budget_seconds
+        if account is not None:
+            record = self.state.account(account)
+            if record is None:
+                raise UnknownAccountError(account)
+            records = [record]
+        else:
+            records = self.due_accounts()
+        for record in records:
+            if self.clock() > deadline - MIN_SLICE_SECONDS:
+                invocation.accounts.append(AccountOutcome(record.account_id, "deferred"))
+                continue
+            invocation.accounts.append(self._serve(record, mode, dry_run, deadline))
+        if account is not None and invocation.accounts[0].status == "busy":
+            raise AccountBusyError(account)
+        statuses = {o.status for o in invocation.accounts}
+        if statuses & {"failed", "needs_reauth"}:
+            invocation.status = "failed" if statuses <= {"failed", "needs_reauth"} else "degraded"
+        elif statuses & {"partial", "deferred", "busy"}:
+            invocation.status = "partial"
+        return invocation
+
+    def _serve(self, record: AccountRecord, mode: str, dry_run: bool, deadline: float) -> AccountOutcome:
+        holder = uuid.uuid4().hex
+        if not self.state.acquire_lease(record.account_id, holder, self.clock(), self.settings.lease_seconds):
+            log.info("account busy: another invocation holds its lease", extra={"account": record.account_id})
+            return AccountOutcome(record.account_id, "busy")
+        run_id = uuid.uuid4().hex[:12]
+        account_token = account_var.set(record.account_id)
+        run_token = run_var.set(run_id)
+        outcome = AccountOutcome(record.account_id, "failed")
+        try:
+            options = EngineOptions(
+                mode=mode,
+                dry_run=dry_run,
+                deadline=deadline,
+                create_visibility_delay=self.settings.create_visibility_delay,
+            )
+            report = run_account(
+                self.settings,
+                record,
+                state=self.state,
+                secrets=self.secrets,
+                options=options,
+                clock=self.clock,
+                sleep=self.sleep,
+                progress=self.progress,
+                run_id=run_id,
+                keep_alive=self._lease_keeper(record.account_id, holder),
+            )
+            outcome = AccountOutcome(record.account_id, report.status, report.to_json())
+            record.status, record.reason = "ok", None
+            log.info("account synced", extra={"counts": _counts(report), "status": report.status})
+        except ReauthRequiredError as exc:
+            outcome = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))
+            record.status, record.reason = "needs_reauth", str(exc)
+            log.error("a refresh token was refused: the account must be reconnected")
+        except TokenStoreError as exc:
+            outcome = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))
+            record.status, record.reason = "needs_reauth", str(exc)
+            # The one error that must page a person: the new token exists only in memory.
+            log.critical("a rotated refresh token could not be stored; reconnect the account")
+        except Exception as exc:
+            error_id = uuid.uuid4().hex[:12]
+            outcome = AccountOutcome(record.account_id, "failed", error=type(exc).__name__, error_id=error_id)
+            record.status, record.reason = "failing", f"{type(exc).__name__} (error id {error_id})"
+            log.error("account run failed", exc_info=True, extra={"error_id": error_id})
+        finally:
+            self.state.release_lease(record.account_id, holder)
+            account_var.reset(account_token)
+            run_var.reset(run_token)
+        if not dry_run:
+            record.last_run = datetime.fromtimestamp(self.clock(), tz=UTC).isoformat(timespec="seconds")
+            record.last_status = outcome.status
+            self.state.put_account(record)
+        return outcome
+
+    def _lease_keeper(self, account: str, holder: str) -> Callable[[], None]:
+        """Renews the lease a few times per lease period while the run goes on; a lease that
+        cannot be renewed (it expired and another invocation took it) stops the run."""
+        ttl = self.settings.lease_seconds
+        renewed = [self.clock()]
+
+        def keep_alive() -> None:
+            now = self.clock()
+            if now - renewed[0] < ttl / 4:
+                return
+            if not self.state.acquire_lease(account, holder, now, ttl):
+                raise LeaseLostError(f"lost the lease of {account}")
+            renewed[0] = now
+
+        return keep_alive
+
+
+def _counts(report: RunReport) -> dict[str, int]:
+    return {
+        "read": report.read,
+        "created": report.created,
+        "updated": report.updated,
+        "deleted": report.deleted,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "uncertain": report.uncertain,
+    }

@@ -1,0 +1,137 @@
+"""The runner: leases on the real Firestore emulator, time budget, oldest-first order, and
+isolation between accounts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.datagen import generate
+from sandbox.stack import SandboxStack
+from sync.errors import AccountBusyError, UnknownAccountError
+from sync.runner import Runner
+from sync.secrets.localfile import LocalFileSecrets
+from sync.state.port import StateStore
+from tests.harness import Harness
+
+
+def make_runner(harness: Harness, **settings: Any) -> Runner:
+    configured = harness.settings.model_copy(update={"create_visibility_delay": 0, **settings})
+    return Runner(
+        configured, harness.state, harness.secrets, clock=harness.stack.clock.now, sleep=harness.stack.clock.advance
+    )
+
+
+def add_account(harness: Harness, account_id: str, contacts: int, seed: int) -> None:
+    """A second account in the same state and secret store as the harness's."""
+    other = Harness.create(
+        harness.stack, harness.state, generate(contacts, 0, seed=seed), Path(harness.secrets.path).parent, account_id
+    )
+    for name in (other.account.teamleader_secret, other.account.google_secret):
+        harness.secrets.write(name, other.secrets.read(name))
+
+
+def test_eight_concurrent_invocations_one_writer_per_account(
+    stack: SandboxStack, firestore_state: StateStore, tmp_path: Path
+) -> None:
+    harness = Harness.create(stack, firestore_state, generate(400, 0, seed=1), tmp_path, "alpha")
+    add_account(harness, "beta", 300, 2)
+    stack.servers["people"].faults.latency_ms = 20
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def invoke() -> None:
+        try:
+            results.append(make_runner(harness).run())
+        except BaseException as exc:  # collected and asserted on below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=invoke) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors
+    for account in ("alpha", "beta"):
+        outcomes = [o for inv in results for o in inv.accounts if o.account == account]
+        writers = [o for o in outcomes if o.report and o.report["google_writes"] > 0]
+        assert len(writers) == 1, [o.status for o in outcomes]
+        assert all(o.status in ("ok", "busy") for o in outcomes)
+    users = {"alpha": "alpha@sandbox.example", "beta": "beta@sandbox.example"}
+    for account, user in users.items():
+        ids = [c["value"] for p in stack.people.members(user, "Teamleader") for c in p.fields["clientData"]]
+        assert len(ids) == len(set(ids))
+
+
+def test_a_crashed_holders_lease_expires(stack: SandboxStack, firestore_state: StateStore, tmp_path: Path) -> None:
+    harness = Harness.create(stack, firestore_state, generate(50, 0, seed=3), tmp_path)
+    runner = make_runner(harness, lease_seconds=300)
+    assert firestore_state.acquire_lease("acme", "a-crashed-invocation", stack.clock.now(), 300)
+    with pytest.raises(AccountBusyError):
+        runner.run(account="acme")
+    busy_everywhere = runner.run()
+    assert busy_everywhere.accounts[0].status == "busy"
+    stack.clock.advance(301)
+    assert runner.run(account="acme").accounts[0].status == "ok"
+
+
+def test_unknown_account(stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path) -> None:
+    harness = Harness.create(stack, sqlite_state, generate(5, 0), tmp_path)
+    with pytest.raises(UnknownAccountError):
+        make_runner(harness).run(account="nobody")
+
+
+def test_a_revoked_account_is_isolated_and_marked(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness = Harness.create(stack, sqlite_state, generate(60, 0, seed=4), tmp_path, "alpha")
+    add_account(harness, "beta", 60, 5)
+    add_account(harness, "gamma", 60, 6)
+    stack.teamleader.revoke("beta")
+    invocation = make_runner(harness).run()
+    statuses = {o.account: o.status for o in invocation.accounts}
+    assert statuses == {"alpha": "ok", "beta": "needs_reauth", "gamma": "ok"}
+    assert invocation.status == "degraded"
+    record = sqlite_state.account("beta")
+    assert record is not None and record.status == "needs_reauth" and "reconnect" in (record.reason or "")
+    # It is not retried every hour until a person reconnects it.
+    assert [r.account_id for r in make_runner(harness).due_accounts()] == ["alpha", "gamma"]
+
+
+def test_accounts_are_served_oldest_first_and_the_budget_defers_the_rest(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    harness = Harness.create(stack, sqlite_state, generate(30, 0, seed=7), tmp_path, "alpha")
+    add_account(harness, "beta", 30, 8)
+    make_runner(harness).run(account="beta")
+    stack.clock.advance(10)
+    assert [r.account_id for r in make_runner(harness).due_accounts()] == ["alpha", "beta"]
+    # A budget too small to start anything defers every account; nothing is lost.
+    deferred = make_runner(harness, time_budget_seconds=5).run()
+    assert {o.status for o in deferred.accounts} == {"deferred"}
+    assert deferred.status == "partial"
+
+
+def test_a_rotated_token_that_cannot_be_stored_pages_a_person(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness = Harness.create(stack, sqlite_state, generate(10, 0, seed=9), tmp_path)
+
+    class ReadOnlySecrets(LocalFileSecrets):
+        def write(self, name: str, value: str) -> None:
+            raise PermissionError("read-only")
+
+    runner = make_runner(harness)
+    runner.secrets = ReadOnlySecrets(harness.secrets.path)
+    with caplog.at_level(logging.INFO):
+        outcome = runner.run(account="acme").accounts[0]
+    assert outcome.status == "needs_reauth"
+    critical = [r for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert len(critical) == 1
+    token = json.loads(harness.secrets.read(harness.account.teamleader_secret))["refresh_token"]
+    assert all(token not in r.getMessage() for r in caplog.records)
