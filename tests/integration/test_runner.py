@@ -62,8 +62,7 @@ def test_eight_concurrent_invocations_one_writer_per_account(
         writers = [o for o in outcomes if o.report and o.report["google_writes"] > 0]
         assert len(writers) == 1, [o.status for o in outcomes]
         assert all(o.status in ("ok", "busy") for o in outcomes)
-    users = {"alpha": "alpha@sandbox.example", "beta": "beta@sandbox.example"}
-    for account, user in users.items():
+    for user in ("alpha@sandbox.example", "beta@sandbox.example"):
         ids = [c["value"] for p in stack.people.members(user, "Teamleader") for c in p.fields["clientData"]]
         assert len(ids) == len(set(ids))
 
