@@ -41,9 +41,19 @@ class SecretManagerSecrets:
 
     def write(self, name: str, value: str) -> None:
         parent = self._secret(name)
-        added = self._retrying(
-            self._client.add_secret_version, request={"parent": parent, "payload": {"data": value.encode()}}
-        )
+        request = {"parent": parent, "payload": {"data": value.encode()}}
+        try:
+            added = self._retrying(self._client.add_secret_version, request=request)
+        except gexc.NotFound:
+            # Terraform creates the deployment's secrets; `connect` may add accounts later.
+            self._client.create_secret(
+                request={
+                    "parent": f"projects/{self._project}",
+                    "secret_id": name,
+                    "secret": {"replication": {"automatic": {}}},
+                }
+            )
+            added = self._retrying(self._client.add_secret_version, request=request)
         try:
             for version in self._client.list_secret_versions(request={"parent": parent, "filter": "state:ENABLED"}):
                 if version.name != added.name:
