@@ -3,6 +3,8 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
+CHECKOV := $(VENV)/checkov/bin/checkov
+
 .PHONY: demo test lint install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -12,6 +14,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# checkov pins its own dependencies: it gets a virtualenv of its own.
+$(CHECKOV):
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check checkov==3.3.30
+
 demo: install
 	$(PY) -m sync sandbox
 
@@ -20,8 +27,8 @@ lint: install
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy sync sandbox main.py
 
-test: install lint
-	$(PY) -m pytest
+test: install lint $(CHECKOV)
+	CHECKOV_BIN=$(CHECKOV) $(PY) -m pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # Empty means Google's own endpoint; tests point it at the sandbox.
     secret_manager_url: HttpUrl | None = None
 
+    # Run reports older than this are deleted (Firestore's TTL policy, or on save in SQLite).
+    report_retention_days: int = Field(90, ge=1)
     group_name: str = Field("Teamleader", min_length=1, max_length=200)
     create_visibility_delay: float = Field(1800.0, ge=0)
     # The function's timeout is 540 s: stop taking new batches well before it.

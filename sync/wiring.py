@@ -31,10 +31,11 @@ def open_state(settings: Settings) -> StateStore:
         project = settings.firestore_project or os.environ.get("GOOGLE_CLOUD_PROJECT")
         if not project:
             raise ConfigError("SYNC_FIRESTORE_PROJECT (or GOOGLE_CLOUD_PROJECT) is required for Firestore")
-        return FirestoreState(firestore.Client(project=project, database=settings.firestore_database))
+        client = firestore.Client(project=project, database=settings.firestore_database)
+        return FirestoreState(client, report_retention_days=settings.report_retention_days)
     from sync.state.sqlite import SqliteState
 
-    return SqliteState(settings.sqlite_path)
+    return SqliteState(settings.sqlite_path, report_retention_days=settings.report_retention_days)
 
 
 def open_secrets(settings: Settings) -> SecretStore:

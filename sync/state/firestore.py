@@ -7,6 +7,7 @@ them are stored together or not at all.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from google.cloud import firestore
@@ -24,9 +25,10 @@ def _doc_id(teamleader_id: str) -> str:
 class FirestoreState:
     """Sync state in Cloud Firestore (native mode), or its emulator."""
 
-    def __init__(self, client: firestore.Client, root: str = "accounts") -> None:
+    def __init__(self, client: firestore.Client, root: str = "accounts", report_retention_days: int = 90) -> None:
         self._db = client
         self._root = root
+        self._retention = timedelta(days=report_retention_days)
 
     def _account(self, account: str) -> Any:
         return self._db.collection(self._root).document(account)
@@ -91,7 +93,9 @@ class FirestoreState:
         batch.commit()
 
     def save_report(self, account: str, report: dict[str, Any]) -> None:
-        self._account(account).collection("runs").document(report["run_id"]).set(report)
+        # Firestore's TTL policy on runs.expire_at (see infra/terraform) deletes old reports.
+        expire_at = datetime.fromisoformat(report["finished"]) + self._retention
+        self._account(account).collection("runs").document(report["run_id"]).set({**report, "expire_at": expire_at})
 
     def last_report(self, account: str) -> dict[str, Any] | None:
         query = (
@@ -102,6 +106,7 @@ class FirestoreState:
         )
         for snapshot in query.stream():
             report: dict[str, Any] = snapshot.to_dict()
+            report.pop("expire_at", None)
             return report
         return None
 

@@ -6,6 +6,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ CREATE TABLE IF NOT EXISTS reports (
 class SqliteState:
     """All accounts' state in one SQLite file; every checkpoint is one transaction."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, report_retention_days: int = 90) -> None:
+        self._retention = timedelta(days=report_retention_days)
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
@@ -111,6 +113,8 @@ class SqliteState:
                 "INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?)",
                 (account, report["run_id"], report["finished"], json.dumps(report)),
             )
+            oldest = (datetime.fromisoformat(report["finished"]) - self._retention).isoformat()
+            self._db.execute("DELETE FROM reports WHERE account = ? AND finished < ?", (account, oldest))
 
     def last_report(self, account: str) -> dict[str, Any] | None:
         row = self._db.execute(
