@@ -153,7 +153,8 @@ def test_firestore_native_with_a_ttl_on_run_reports(tf: dict[str, Any]) -> None:
 
 def test_needed_apis_are_enabled(tf: dict[str, Any]) -> None:
     services = _text(tf["locals"])
-    for api in ("cloudfunctions", "run", "cloudscheduler", "secretmanager", "firestore", "cloudbuild", "logging"):
+    apis = ("cloudfunctions", "run", "cloudscheduler", "secretmanager", "firestore", "cloudbuild", "logging", "people")
+    for api in apis:
         assert f"{api}.googleapis.com" in services
 
 
