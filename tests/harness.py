@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from google.oauth2.credentials import Credentials
+
 from sandbox.datagen import Dataset
 from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack, SeededAccount
 from sync.config import Settings
@@ -120,3 +122,16 @@ def sandbox_env(stack: SandboxStack, secrets_file: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update({f"SYNC_{k.upper()}": v for k, v in sandbox_settings(stack, secrets_file).items()})
     return env
+
+
+def google_user_credentials(stack: SandboxStack, user: str) -> Credentials:
+    """OAuth user credentials for a sandbox Google user (created if new), as after consent."""
+    if user not in stack.people.users:
+        stack.people.add_user(user)
+    return Credentials(
+        token=None,
+        refresh_token=stack.people.issue_refresh_token(user),
+        client_id=GOOGLE_CLIENT[0],
+        client_secret=GOOGLE_CLIENT[1],
+        token_uri=stack.url("people") + "/token",
+    )

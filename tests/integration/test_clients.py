@@ -6,13 +6,13 @@ from typing import Any
 
 import httpx
 import pytest
-from google.oauth2.credentials import Credentials
 
 from sandbox.datagen import generate
-from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
+from sandbox.stack import TEAMLEADER_CLIENT, SandboxStack
 from sync.errors import AmbiguousWriteError, ReauthRequiredError, TeamleaderForbiddenError, TokenStoreError
 from sync.people import PeopleClient, PersonRef
 from sync.teamleader import TeamleaderClient, TeamleaderTokens, parse_rate_reset
+from tests.harness import google_user_credentials
 
 
 def teamleader(stack: SandboxStack, refresh: str, on_rotate: Any) -> TeamleaderClient:
@@ -30,15 +30,7 @@ def teamleader(stack: SandboxStack, refresh: str, on_rotate: Any) -> TeamleaderC
 
 
 def people(stack: SandboxStack, user: str = "ann@example.com") -> PeopleClient:
-    if user not in stack.people.users:
-        stack.people.add_user(user)
-    credentials = Credentials(
-        token=None,
-        refresh_token=stack.people.issue_refresh_token(user),
-        client_id=GOOGLE_CLIENT[0],
-        client_secret=GOOGLE_CLIENT[1],
-        token_uri=stack.url("people") + "/token",
-    )
+    credentials = google_user_credentials(stack, user)
     return PeopleClient(httpx.Client(), credentials, api_url=stack.url("people"), sleep=stack.clock.advance)
 
 

@@ -8,25 +8,17 @@ from typing import Any
 import google_auth_httplib2
 import httplib2
 import pytest
-from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from sandbox.stack import GOOGLE_CLIENT, SandboxStack
+from sandbox.stack import SandboxStack
+from tests.harness import google_user_credentials
 
 READ = "names,clientData,memberships,metadata"
 
 
 def people_service(stack: SandboxStack, user: str) -> Any:
-    if user not in stack.people.users:
-        stack.people.add_user(user)
-    credentials = Credentials(
-        token=None,
-        refresh_token=stack.people.issue_refresh_token(user),
-        client_id=GOOGLE_CLIENT[0],
-        client_secret=GOOGLE_CLIENT[1],
-        token_uri=stack.url("people") + "/token",
-    )
+    credentials = google_user_credentials(stack, user)
     http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=10))
     return build(
         "people",
@@ -260,3 +252,33 @@ def test_revoked_refresh_token_is_invalid_grant(stack: SandboxStack, svc: Any) -
 
     with pytest.raises(RefreshError, match="invalid_grant"):
         svc.contactGroups().list().execute()
+
+
+def test_update_contact_and_members_modify(stack: SandboxStack, svc: Any) -> None:
+    group = make_group(svc)
+    created = svc.people().createContact(body=person(1), personFields="names,memberships").execute()
+    name = created["resourceName"]
+    answer = (
+        svc.contactGroups()
+        .members()
+        .modify(resourceName=group, body={"resourceNamesToAdd": [name, "people/c404"]})
+        .execute()
+    )
+    assert answer["notFoundResourceNames"] == ["people/c404"]
+    assert [p.resource_name for p in stack.people.members("ann@example.com", "Teamleader")] == [name]
+    fresh = svc.people().get(resourceName=name, personFields="names").execute()
+    body = {"etag": fresh["etag"], "names": [{"givenName": "Patched", "familyName": "Name"}]}
+    patched = (
+        svc.people()
+        .updateContact(resourceName=name, updatePersonFields="names", personFields="names", body=body)
+        .execute()
+    )
+    assert patched["names"][0]["givenName"] == "Patched"
+    with pytest.raises(HttpError) as stale:
+        svc.people().updateContact(resourceName=name, updatePersonFields="names", body=body).execute()
+    assert error_body(stale.value)["status"] == "FAILED_PRECONDITION"
+    # Taken out of the group, the person keeps its other membership (My Contacts).
+    svc.contactGroups().members().modify(
+        resourceName="contactGroups/" + group.split("/")[1], body={"resourceNamesToRemove": [name]}
+    ).execute()
+    assert stack.people.members("ann@example.com", "Teamleader") == []
