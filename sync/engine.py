@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sync.errors import AmbiguousWriteError, GoogleError, ReauthRequiredError
@@ -22,6 +22,7 @@ from sync.reader import Sighting, read_changes, updated_at
 from sync.state.port import Checkpoint, Entry, Intent, StateStore
 
 PAGE_SIZE = 100
+SETTLE_MARGIN = timedelta(minutes=5)
 SKIP_FLUSH = 200
 MAX_FAILURES_IN_REPORT = 100
 
@@ -181,6 +182,7 @@ class Engine:
         self._unchanged: set[str] = set()
         self._skip_reasons: dict[str, str] = {}
         self._position: datetime | None = None
+        self._last_fetch_at: float | None = None
         self._group = ""
 
     # ---- the run ----
@@ -199,6 +201,8 @@ class Engine:
             if self.options.mode == "full":
                 self._reconcile()
             self._flush_all()
+            self._position = self._past_the_newest(self._position)
+            self._checkpoint(Checkpoint())
             self.report.status = "ok"
         except _OutOfTimeError:
             self._checkpoint(Checkpoint())
@@ -310,6 +314,7 @@ class Engine:
     # ---- reading ----
 
     def _fetch(self, anchor: datetime | None, number: int) -> list[dict[str, Any]]:
+        self._last_fetch_at = self.clock()
         page = self.source.list_contacts(updated_since=anchor, page=number)
         self._remember([c["id"] for c in page])
         return page
@@ -426,7 +431,18 @@ class Engine:
             self._flush_creates()
             self._flush_updates()
             self._flush_deletes()
-        self._checkpoint(Checkpoint())
+
+    def _past_the_newest(self, newest: datetime | None) -> datetime | None:
+        """After a complete read, the cursor may step past the newest timestamp read, so that
+        the next run does not read that second's contacts again (after a bulk import, thousands).
+        Safe once the last page was fetched well after that second: a contact changed since has a
+        later timestamp, and one changed at the next second would have been on the last page. The
+        margin absorbs clock skew between this machine and Teamleader."""
+        if newest is None or self._last_fetch_at is None:
+            return newest
+        if (newest + SETTLE_MARGIN).timestamp() <= self._last_fetch_at:
+            return newest + timedelta(seconds=2)
+        return newest
 
     def _take(self, pending: dict[str, _Pending], size: int) -> dict[str, _Pending]:
         taken = dict(list(pending.items())[:size])

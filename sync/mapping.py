@@ -169,9 +169,15 @@ def map_contact(
     companies: tuple[Company, ...] = (),
     required_tags: frozenset[str] = frozenset(),
 ) -> Mapped | Ineligible:
-    """Decide and map one contact: a `Mapped` person, or the reason it is not synced."""
-    reason = ineligibility(contact, required_tags)
-    if reason is not None:
-        return Ineligible(contact["id"], reason)
-    person = to_person(contact, companies)
+    """Decide and map one contact: a `Mapped` person, or the reason it is not synced.
+
+    A contact whose fields are not of the documented shapes is skipped with that reason
+    rather than stopping the run."""
+    try:
+        reason = ineligibility(contact, required_tags)
+        if reason is not None:
+            return Ineligible(contact["id"], reason)
+        person = to_person(contact, companies)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        return Ineligible(str(contact.get("id")), f"malformed contact data ({type(exc).__name__})")
     return Mapped(contact["id"], person, content_hash(person))

@@ -51,6 +51,25 @@ def test_first_run_is_exact_and_a_second_run_writes_nothing(
     assert (second.created, second.updated, second.deleted) == (0, 0, 0)
 
 
+def test_after_a_bulk_import_an_unchanged_run_reads_one_page(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    """Property 4 when the newest second holds 3,000 contacts (a bulk import, the last thing
+    that happened in Teamleader)."""
+    harness = Harness.create(stack, sqlite_state, generate(3200, 0, seed=19, bulk_import=3000), tmp_path)
+    harness.run()
+    stack.servers["teamleader"].log.clear()
+    stack.servers["people"].log.clear()
+    second = harness.run()
+    assert len(stack.servers["teamleader"].log.calls("/")) <= 2
+    assert writes(stack) == 0 and second.read == 0
+    stack.clock.advance(1)
+    target = sorted(harness.expected_ids())[0]
+    stack.teamleader.edit_contact("acme", target, last_name="After the import")
+    assert harness.run().updated == 1
+    assert harness.person_of(target)["names"][0]["familyName"] == "After the import"
+
+
 def test_changes_deactivations_and_ineligibility_are_mirrored(
     stack: SandboxStack, any_state: StateStore, tmp_path: Path
 ) -> None:

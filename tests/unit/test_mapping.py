@@ -84,6 +84,22 @@ def test_odd_values_are_left_out_not_fatal() -> None:
     assert "birthdays" not in mapped.person and "addresses" not in mapped.person
 
 
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"telephones": "0470 12 34 56"}, "malformed contact data (AttributeError)"),
+        (
+            {"emails": [{"type": "primary", "email": 12}], "telephones": [None]},
+            "malformed contact data (AttributeError)",
+        ),
+        ({"primary_address": "Veldstraat 1"}, "malformed contact data (AttributeError)"),
+        ({"tags": None, "first_name": ["Amélie"]}, "no first name"),
+    ],
+)
+def test_malformed_contacts_are_skipped_with_a_reason(changes: dict[str, Any], reason: str) -> None:
+    assert map_contact(contact(**changes)) == Ineligible("c-1", reason)
+
+
 def test_unparseable_phone_is_kept_as_typed() -> None:
     assert format_phone("ext. 12", "BE") == "ext. 12"
     assert format_phone("+31 6 12345678", None) == "+31 6 12345678"
