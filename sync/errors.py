@@ -66,6 +66,10 @@ class AccountBusyError(SyncError):
     """Another invocation holds the account's lease."""
 
 
+class LeaseContentionError(SyncError):
+    """The lease could not be read and written atomically for contention: try later."""
+
+
 class LeaseLostError(SyncError):
     """The account's lease expired and could not be renewed: stop writing at once."""
 

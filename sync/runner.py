@@ -13,7 +13,14 @@ from typing import Any
 
 from sync.config import Settings
 from sync.engine import EngineOptions, RunReport
-from sync.errors import AccountBusyError, LeaseLostError, ReauthRequiredError, TokenStoreError, UnknownAccountError
+from sync.errors import (
+    AccountBusyError,
+    LeaseContentionError,
+    LeaseLostError,
+    ReauthRequiredError,
+    TokenStoreError,
+    UnknownAccountError,
+)
 from sync.logs import account_var, run_var
 from sync.secrets.port import SecretStore
 from sync.state.port import AccountRecord, StateStore
@@ -103,7 +110,11 @@ class Runner:
 
     def _serve(self, record: AccountRecord, mode: str, dry_run: bool, deadline: float) -> AccountOutcome:
         holder = uuid.uuid4().hex
-        if not self.state.acquire_lease(record.account_id, holder, self.clock(), self.settings.lease_seconds):
+        try:
+            taken = self.state.acquire_lease(record.account_id, holder, self.clock(), self.settings.lease_seconds)
+        except LeaseContentionError:
+            taken = False  # others are fighting over it right now: one of them will serve it
+        if not taken:
             log.info("account busy: another invocation holds its lease", extra={"account": record.account_id})
             return AccountOutcome(record.account_id, "busy")
         run_id = uuid.uuid4().hex[:12]
@@ -166,7 +177,11 @@ class Runner:
             now = self.clock()
             if now - renewed[0] < ttl / 4:
                 return
-            if not self.state.acquire_lease(account, holder, now, ttl):
+            try:
+                kept = self.state.acquire_lease(account, holder, now, ttl)
+            except LeaseContentionError:
+                return  # still ours for most of its period: renew at the next tick
+            if not kept:
                 raise LeaseLostError(f"lost the lease of {account}")
             renewed[0] = now
 

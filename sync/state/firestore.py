@@ -6,15 +6,20 @@ them are stored together or not at all.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
+from sync.errors import LeaseContentionError
 from sync.state.port import AccountRecord, AccountState, Checkpoint, Entry, Intent
 
 GET_ALL_CHUNK = 300
+LEASE_ATTEMPTS = 8
 
 
 def _doc_id(teamleader_id: str) -> str:
@@ -131,16 +136,31 @@ class FirestoreState:
     def acquire_lease(self, account: str, holder: str, now: float, ttl: float) -> bool:
         lease = self._lease(account)
 
+        def held_by_another(current: dict[str, Any] | None) -> bool:
+            return current is not None and current["holder"] != holder and current["expires"] > now
+
+        # A plain read settles the common case (held by a live run) without a transaction, so
+        # many invocations at once do not fight over the lease document.
+        if held_by_another(lease.get().to_dict()):
+            return False
+
         @firestore.transactional
         def take(transaction: firestore.Transaction) -> bool:
-            current = lease.get(transaction=transaction).to_dict()
-            if current and current["holder"] != holder and current["expires"] > now:
+            if held_by_another(lease.get(transaction=transaction).to_dict()):
                 return False
             transaction.set(lease, {"holder": holder, "expires": now + ttl})
             return True
 
-        taken: bool = take(self._db.transaction())
-        return taken
+        for _ in range(LEASE_ATTEMPTS):
+            try:
+                taken: bool = take(self._db.transaction())
+                return taken
+            except (ValueError, gexc.Aborted, gexc.Conflict):
+                # The transaction lost to a concurrent one every time: wait a moment, look again.
+                time.sleep(random.uniform(0.05, 0.5))
+                if held_by_another(lease.get().to_dict()):
+                    return False
+        raise LeaseContentionError(f"the lease of {account} is contended")
 
     def release_lease(self, account: str, holder: str) -> None:
         lease = self._lease(account)
