@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # Empty means Google's own endpoint; tests point it at the sandbox.
     secret_manager_url: HttpUrl | None = None
 
+    # Teamleader announces no deletions: a full run mirrors them, this often at least.
+    full_run_every_hours: float = Field(24.0, gt=0)
     # Run reports older than this are deleted (Firestore's TTL policy, or on save in SQLite).
     report_retention_days: int = Field(90, ge=1)
     group_name: str = Field("Teamleader", min_length=1, max_length=200)

@@ -117,6 +117,8 @@ class Runner:
         if not taken:
             log.info("account busy: another invocation holds its lease", extra={"account": record.account_id})
             return AccountOutcome(record.account_id, "busy")
+        if mode == "incremental" and self._full_run_due(record):
+            mode = "full"
         run_id = uuid.uuid4().hex[:12]
         account_token = account_var.set(record.account_id)
         run_token = run_var.set(run_id)
@@ -164,8 +166,18 @@ class Runner:
         if not dry_run:
             record.last_run = datetime.fromtimestamp(self.clock(), tz=UTC).isoformat(timespec="seconds")
             record.last_status = outcome.status
+            if outcome.status == "ok" and (mode == "full" or record.last_full_run is None):
+                record.last_full_run = record.last_run
             self.state.put_account(record)
         return outcome
+
+    def _full_run_due(self, record: AccountRecord) -> bool:
+        """Whether deletions are due to be mirrored. A first run reads every contact anyway, so
+        the clock starts after it."""
+        if record.last_full_run is None:
+            return False
+        last = datetime.fromisoformat(record.last_full_run).timestamp()
+        return self.clock() - last >= self.settings.full_run_every_hours * 3600
 
     def _lease_keeper(self, account: str, holder: str) -> Callable[[], None]:
         """Renews the lease a few times per lease period while the run goes on; a lease that

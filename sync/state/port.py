@@ -102,6 +102,8 @@ class AccountRecord:
     reason: str | None = None
     last_run: str | None = None
     last_status: str | None = None
+    # When deletions were last mirrored (a full run, or the first run, which reads everything).
+    last_full_run: str | None = None
 
     def __post_init__(self) -> None:
         self.teamleader_secret = self.teamleader_secret or f"{self.account_id}-teamleader-tokens"

@@ -134,3 +134,21 @@ def test_a_rotated_token_that_cannot_be_stored_pages_a_person(
     assert len(critical) == 1
     token = json.loads(harness.secrets.read(harness.account.teamleader_secret))["refresh_token"]
     assert all(token not in r.getMessage() for r in caplog.records)
+
+
+def test_deletions_are_mirrored_daily_without_asking(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    harness = Harness.create(stack, sqlite_state, generate(80, 0, seed=10), tmp_path)
+    runner = make_runner(harness)
+    first = runner.run().accounts[0].report
+    assert first is not None and first["mode"] == "incremental"
+    victim = sorted(harness.expected_ids())[0]
+    stack.teamleader.delete_contact("acme", victim)
+    stack.clock.advance(3600)
+    hourly = runner.run().accounts[0].report
+    assert hourly is not None and hourly["mode"] == "incremental" and hourly["deleted"] == 0
+    stack.clock.advance(23 * 3600)
+    daily = runner.run().accounts[0].report
+    assert daily is not None and daily["mode"] == "full" and daily["deleted"] == 1
+    assert victim not in harness.stamped_ids()
