@@ -190,7 +190,7 @@ class Runner:
             if now - renewed[0] < ttl / 4:
                 return
             try:
-                kept = self.state.acquire_lease(account, holder, now, ttl)
+                kept = self.state.renew_lease(account, holder, now, ttl)
             except LeaseContentionError:
                 return  # still ours for most of its period: renew at the next tick
             if not kept:

@@ -162,6 +162,26 @@ class FirestoreState:
                     return False
         raise LeaseContentionError(f"the lease of {account} is contended")
 
+    def renew_lease(self, account: str, holder: str, now: float, ttl: float) -> bool:
+        # The holder only rewrites its own lease, so a write conditioned on the version it
+        # read is enough. Unlike a transaction, it leaves no lock behind when the process
+        # dies half-way: Firestore keeps an abandoned transaction's lock for a minute, and
+        # renewals happen all through a run, where a crash or a timeout can stop it.
+        lease = self._lease(account)
+        for _ in range(LEASE_ATTEMPTS):
+            snapshot = lease.get()
+            current = snapshot.to_dict()
+            if current is None or current["holder"] != holder:
+                return False
+            try:
+                lease.update(
+                    {"expires": now + ttl}, option=self._db.write_option(last_update_time=snapshot.update_time)
+                )
+                return True
+            except (gexc.FailedPrecondition, gexc.Aborted):
+                continue  # written meanwhile (by a taker, if it expired): look again
+        raise LeaseContentionError(f"the lease of {account} is contended")
+
     def release_lease(self, account: str, holder: str) -> None:
         lease = self._lease(account)
 

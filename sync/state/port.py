@@ -147,6 +147,10 @@ class StateStore(Protocol):
         """Take the account's lease unless a live one is held by another holder."""
         ...
 
+    def renew_lease(self, account: str, holder: str, now: float, ttl: float) -> bool:
+        """Extend this holder's lease; False once it is no longer this holder's."""
+        ...
+
     def release_lease(self, account: str, holder: str) -> None:
         """Give the lease back, if this holder still holds it."""
         ...

@@ -145,6 +145,13 @@ class SqliteState:
             self._db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (account, holder, now + ttl))
             return True
 
+    def renew_lease(self, account: str, holder: str, now: float, ttl: float) -> bool:
+        with self._lock, self._db:
+            renewed = self._db.execute(
+                "UPDATE leases SET expires = ? WHERE account = ? AND holder = ?", (now + ttl, account, holder)
+            )
+            return renewed.rowcount == 1
+
     def release_lease(self, account: str, holder: str) -> None:
         with self._lock, self._db:
             self._db.execute("DELETE FROM leases WHERE account = ? AND holder = ?", (account, holder))

@@ -21,6 +21,30 @@ from tests.harness import Harness, sandbox_env
 
 KILLS = 20
 CONTACTS = 5000
+LEASE_SECONDS = 1.0
+
+
+def _calls(stack: SandboxStack) -> int:
+    return sum(len(stack.servers[name].log.calls()) for name in ("teamleader", "people"))
+
+
+def _kill_at_random_moment(stack: SandboxStack, process: subprocess.Popen[bytes], rng: random.Random) -> bool:
+    """Kill the process after a random number (1 to 7) of its API calls have been answered,
+    then a random moment more (shorter than one People call). Counting calls rather than
+    seconds keeps the kill inside the run whatever the machine's speed: a process is never
+    let through more than about two batches of reading and one create. False if the process
+    ended first."""
+    target = _calls(stack) + rng.randint(1, 7)
+    while _calls(stack) < target:
+        if process.poll() is not None:
+            return False
+        time.sleep(0.005)
+    time.sleep(rng.uniform(0.0, 0.12))
+    if process.poll() is not None:
+        return False
+    process.kill()
+    process.wait()
+    return True
 
 
 def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -57,8 +81,8 @@ def test_killed_first_run_resumes_without_duplicates(
             "SYNC_FIRESTORE_PROJECT": project,
             "SYNC_CREATE_VISIBILITY_DELAY": "0",
             # A killed run's lease would keep the account for five minutes; here one run
-            # follows another, so let it lapse at once.
-            "SYNC_LEASE_SECONDS": "0.5",
+            # follows another, so it lapses after a second (renewed every quarter second).
+            "SYNC_LEASE_SECONDS": str(LEASE_SECONDS),
             "FIRESTORE_EMULATOR_HOST": firestore_emulator,
         }
     )
@@ -68,13 +92,10 @@ def test_killed_first_run_resumes_without_duplicates(
     entries_before = 0
     while kills < KILLS:
         process = _start(env)
-        # Python and the client libraries take about a second to import; kill after that,
-        # at a random moment of the work.
-        time.sleep(rng.uniform(1.0, 2.6))
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        if _kill_at_random_moment(stack, process, rng):
             kills += 1
+            # The next invocation comes once the dead holder's lease has lapsed.
+            time.sleep(LEASE_SECONDS + 0.2)
         else:
             finished_early += 1
             assert process.returncode == 0, process.stderr.read().decode() if process.stderr else ""

@@ -54,3 +54,19 @@ def test_intent_replaced_in_one_commit(any_state: StateStore) -> None:
     any_state.record_intent("a", Intent("b1", 5.0, {"t1": "h1", "t2": "h2"}))
     any_state.commit("a", Checkpoint(settled=["b1"], new_intents=[Intent("b2", 5.0, {"t2": "h2"})]))
     assert any_state.intents("a") == [Intent("b2", 5.0, {"t2": "h2"})]
+
+
+def test_a_lease_is_renewed_by_its_holder_only(any_state: StateStore) -> None:
+    assert any_state.acquire_lease("a", "first", now=100.0, ttl=10.0)
+    assert not any_state.acquire_lease("a", "second", now=105.0, ttl=10.0)
+    assert any_state.renew_lease("a", "first", now=108.0, ttl=10.0)
+    # Renewed until 118: at 115 it is still held, at 119 it has lapsed and can be taken.
+    assert not any_state.acquire_lease("a", "second", now=115.0, ttl=10.0)
+    assert any_state.acquire_lease("a", "second", now=119.0, ttl=10.0)
+    assert not any_state.renew_lease("a", "first", now=120.0, ttl=10.0), "a lost lease must not come back"
+    assert any_state.renew_lease("a", "second", now=120.0, ttl=10.0)
+    any_state.release_lease("a", "first")  # not its lease any more: nothing happens
+    assert not any_state.acquire_lease("a", "third", now=121.0, ttl=10.0)
+    any_state.release_lease("a", "second")
+    assert not any_state.renew_lease("a", "second", now=122.0, ttl=10.0)
+    assert any_state.acquire_lease("a", "third", now=122.0, ttl=10.0)
