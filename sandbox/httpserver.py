@@ -74,6 +74,10 @@ class Faults:
     # Writes applied by the app whose connection is then dropped without an answer.
     drop_after_write_next: int = 0
     drop_after_write_rate: float = 0.0
+    # An outage of one endpoint: the next `outage_next` requests whose path starts with
+    # `outage_path` are answered 503 before they reach the app; the others go on working.
+    outage_path: str = ""
+    outage_next: int = 0
 
     def update(self, values: dict[str, Any]) -> None:
         """Set the named faults; unknown names are an error, so typos are not silent."""
@@ -169,9 +173,12 @@ class SandboxServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def _pre_fault(self) -> int | None:
-        """A status to answer instead of calling the app, drawn from the fault rates."""
+    def _pre_fault(self, path: str) -> int | None:
+        """A status to answer instead of calling the app: an outage, or drawn from the rates."""
         with self._fault_lock:
+            if self.faults.outage_next > 0 and self.faults.outage_path and path.startswith(self.faults.outage_path):
+                self.faults.outage_next -= 1
+                return 503
             if self.faults.error_rate and self._random.random() < self.faults.error_rate:
                 return self._random.choice([500, 502, 503])
             if self.faults.throttle_rate and self._random.random() < self.faults.throttle_rate:
@@ -202,7 +209,7 @@ class SandboxServer:
             return answer if answer is not None else Response(404, {"error": "no such control"})
         if self.faults.latency_ms:
             time.sleep(self.faults.latency_ms / 1000)
-        status = self._pre_fault()
+        status = self._pre_fault(request.path)
         if status is not None:
             message = "Too many requests" if status == 429 else "Backend error"
             return self.app.error_response(status, message)

@@ -247,6 +247,14 @@ class TeamleaderSandbox:
         with self._lock:
             del self.accounts[account_id].contacts[contact_id]
 
+    def delete_company(self, account_id: str, company_id: str) -> None:
+        """Delete a company as Teamleader does: its people stay, their links to it go."""
+        with self._lock:
+            account = self.accounts[account_id]
+            del account.companies[company_id]
+            for contact in account.contacts.values():
+                contact["companies"] = [c for c in contact.get("companies", []) if c["company"]["id"] != company_id]
+
     def put_company(self, account_id: str, company: dict[str, Any], *, touch: bool = True) -> None:
         with self._lock:
             record = dict(company)
