@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from sync.companies import affected_contacts, companies_by_contact, company_record
 from sync.errors import AmbiguousWriteError, GoogleError, ReauthRequiredError
-from sync.mapping import Ineligible, Mapped, map_contact
+from sync.mapping import Company, Ineligible, Mapped, map_contact
 from sync.people import CREATE_BATCH, DELETE_BATCH, UPDATE_BATCH, PersonRef, WriteOutcome
 from sync.reader import Sighting, read_changes, updated_at
-from sync.state.port import Checkpoint, Entry, Intent, StateStore
+from sync.state.port import Checkpoint, CompanyRecord, Entry, Intent, StateStore
 
 PAGE_SIZE = 100
 SETTLE_MARGIN = timedelta(minutes=5)
 SKIP_FLUSH = 200
+COMPANY_FLUSH = 100
 MAX_FAILURES_IN_REPORT = 100
 
 
@@ -37,6 +39,12 @@ class Source(Protocol):
     def contacts_by_ids(self, ids: list[str]) -> list[dict[str, Any]]: ...
 
     def list_contact_ids(self, page: int) -> list[dict[str, Any]]: ...
+
+    def list_companies(self, *, updated_since: datetime | None = None, page: int = 1) -> list[dict[str, Any]]: ...
+
+    def list_company_ids(self, page: int) -> list[dict[str, Any]]: ...
+
+    def company(self, company_id: str) -> dict[str, Any] | None: ...
 
 
 class Contacts(Protocol):
@@ -100,6 +108,7 @@ class RunReport:
     status: str = "running"
     finished: str = ""
     read: int = 0
+    companies_read: int = 0
     created: int = 0
     updated: int = 0
     deleted: int = 0
@@ -139,6 +148,18 @@ class _Pending:
 
 class _OutOfTimeError(Exception):
     pass
+
+
+def _every_id(list_page: Callable[[int], list[dict[str, Any]]]) -> set[str]:
+    """The ids on every page of a listing, paged until a short page."""
+    present: set[str] = set()
+    number = 1
+    while True:
+        page = list_page(number)
+        present.update(c["id"] for c in page)
+        if len(page) < PAGE_SIZE:
+            return present
+        number += 1
 
 
 class Engine:
@@ -184,6 +205,12 @@ class Engine:
         self._position: datetime | None = None
         self._last_fetch_at: float | None = None
         self._group = ""
+        # The stored bookmark: `contacts` and `companies` cursors, and `recheck`, the contacts
+        # a company change has still to reach (they are cleared when a run completes).
+        self._bookmark: dict[str, Any] = {}
+        self._queued: list[str] = []
+        self._companies: dict[str, CompanyRecord] = {}
+        self._by_contact: dict[str, tuple[Company, ...]] = {}
 
     # ---- the run ----
 
@@ -191,17 +218,22 @@ class Engine:
         """Run to the end, or until the deadline; the report says which (ok or partial)."""
         acct = self.account.account_id
         stored = self.state.account_state(acct)
+        self._bookmark = dict(stored.cursor)
+        self._queued = list(self._bookmark.get("recheck") or [])
         cursor = stored.cursor.get("contacts")
         self._position = datetime.fromisoformat(cursor) if cursor else None
         try:
             self._group = self._ensure_group(stored.group)
             recheck = self._resolve_intents(first_run=cursor is None)
-            self._process(self._recheck(recheck))
+            # A first run reads every contact anyway: company changes need not queue any.
+            self._refresh_companies(queue=cursor is not None)
+            self._process(self._recheck(list(dict.fromkeys(recheck + self._queued))))
             self._process(read_changes(self._fetch, self._position, PAGE_SIZE))
             if self.options.mode == "full":
                 self._reconcile()
             self._flush_all()
-            self._position = self._past_the_newest(self._position)
+            self._position = self._past_the_newest(self._position, self._last_fetch_at)
+            self._queued = []  # every queued contact has been read and written
             self._checkpoint(Checkpoint())
             self.report.status = "ok"
         except _OutOfTimeError:
@@ -226,10 +258,10 @@ class Engine:
 
     def _tick(self) -> None:
         if self.report.read % PAGE_SIZE == 0:
-            if self.progress:
-                self.progress(self.report)
-            if self.keep_alive:
-                self.keep_alive()
+            self._tick_progress()
+        self._check_deadline()
+
+    def _check_deadline(self) -> None:
         if self.options.deadline is not None and self.clock() >= self.options.deadline:
             raise _OutOfTimeError
 
@@ -311,6 +343,74 @@ class Engine:
     def _synced(self, teamleader_id: str, content_hash: str, ref: PersonRef) -> Entry:
         return Entry(teamleader_id, "synced", content_hash, ref.resource_name, ref.etag)
 
+    # ---- companies ----
+
+    def _refresh_companies(self, *, queue: bool) -> None:
+        """Bring the stored companies up to date and derive each contact's companies from them.
+
+        Reads the companies changed since the companies cursor. A first or full run reads every
+        company, from its own resume point so that a pass cut short by the deadline goes on
+        where it stopped; a full run then asks after the companies no longer listed (deleted,
+        or hidden once deactivated). The contacts a change reaches are queued for re-reading in
+        the same atomic write as the company records, so a crash cannot lose them."""
+        self._companies = self.state.companies(self.account.account_id)
+        full = self.options.mode == "full" or "companies" not in self._bookmark
+        key = "companies_full" if full else "companies"
+        since: str | None = self._bookmark.get(key)
+        anchor = datetime.fromisoformat(since) if since else None
+        listed: set[str] = set()
+        newest = anchor
+        fetched_at: list[float] = []
+        checkpoint, affected = Checkpoint(), set[str]()
+
+        def fetch(at: datetime | None, number: int) -> list[dict[str, Any]]:
+            fetched_at[:] = [self.clock()]
+            return self.source.list_companies(updated_since=at, page=number)
+
+        for sighting in read_changes(fetch, anchor, PAGE_SIZE):
+            self._check_deadline()
+            company_id = sighting.contact["id"]
+            listed.add(company_id)
+            self.report.companies_read += 1
+            known = self._companies.get(company_id)
+            if full or known is None or known.updated_at != sighting.contact.get("updated_at"):
+                affected |= self._read_company(company_id, checkpoint)
+            moment = updated_at(sighting.contact)
+            newest = moment if newest is None or moment > newest else newest
+            if len(checkpoint.companies) + len(checkpoint.removed_companies) >= COMPANY_FLUSH:
+                self._commit_companies(checkpoint, affected if queue else set(), key, sighting.resume_from)
+                checkpoint, affected = Checkpoint(), set()
+        if full:
+            present = listed if anchor is None else _every_id(self.source.list_company_ids)
+            for company_id in sorted(set(self._companies) - present):
+                self._check_deadline()
+                affected |= self._read_company(company_id, checkpoint)
+            self._bookmark.pop("companies_full", None)
+        newest = self._past_the_newest(newest, fetched_at[0] if fetched_at else None)
+        self._commit_companies(checkpoint, affected if queue else set(), "companies", newest)
+        self._by_contact = companies_by_contact(self._companies.values())
+
+    def _read_company(self, company_id: str, checkpoint: Checkpoint) -> set[str]:
+        """Read one company again, record what changed, answer the contacts it reaches."""
+        if self.keep_alive:
+            self.keep_alive()
+        info = self.source.company(company_id)
+        record = company_record(info) if info is not None else None
+        old = self._companies.pop(company_id, None)
+        if record is not None:
+            self._companies[company_id] = record
+            checkpoint.companies.append(record)
+        elif old is not None:
+            checkpoint.removed_companies.append(company_id)
+        return affected_contacts(old, record)
+
+    def _commit_companies(self, checkpoint: Checkpoint, affected: set[str], key: str, cursor: datetime | None) -> None:
+        queued = set(self._queued)
+        self._queued += sorted(affected - queued)
+        if cursor is not None:
+            self._bookmark[key] = cursor.isoformat()
+        self._checkpoint(checkpoint)
+
     # ---- reading ----
 
     def _fetch(self, anchor: datetime | None, number: int) -> list[dict[str, Any]]:
@@ -376,7 +476,8 @@ class Engine:
         if earlier is not None and (resume_from is None or earlier < resume_from):
             resume_from = earlier
         entry = self._known.get(teamleader_id)
-        decision = map_contact(contact, required_tags=self.account.required_tags)
+        companies = self._by_contact.get(teamleader_id, ())
+        decision = map_contact(contact, companies, required_tags=self.account.required_tags)
         if isinstance(decision, Ineligible):
             self._plan_ineligible(entry, decision, resume_from)
             return
@@ -432,15 +533,15 @@ class Engine:
             self._flush_updates()
             self._flush_deletes()
 
-    def _past_the_newest(self, newest: datetime | None) -> datetime | None:
+    def _past_the_newest(self, newest: datetime | None, last_fetch_at: float | None) -> datetime | None:
         """After a complete read, the cursor may step past the newest timestamp read, so that
         the next run does not read that second's contacts again (after a bulk import, thousands).
         Safe once the last page was fetched well after that second: a contact changed since has a
         later timestamp, and one changed at the next second would have been on the last page. The
         margin absorbs clock skew between this machine and Teamleader."""
-        if newest is None or self._last_fetch_at is None:
+        if newest is None or last_fetch_at is None:
             return newest
-        if (newest + SETTLE_MARGIN).timestamp() <= self._last_fetch_at:
+        if (newest + SETTLE_MARGIN).timestamp() <= last_fetch_at:
             return newest + timedelta(seconds=2)
         return newest
 
@@ -470,10 +571,10 @@ class Engine:
             self._blocked.update(unknown)
             self.report.uncertain += len(unknown)
             outcome = WriteOutcome(failed=exc.refused)
-        except GoogleError as exc:
-            outcome = WriteOutcome(failed={tid: exc.message for tid in items})
-        except ReauthRequiredError:
-            # Refused before anything was sent: nothing was created.
+        except (GoogleError, ReauthRequiredError):
+            # Refused as a whole (throttled past every retry, an outage, a revoked token):
+            # nothing was created. The run stops; the next one writes these from the cursor,
+            # which never passed them. Only what Google refuses by name is recorded as failed.
             self._commit(checkpoint)
             raise
         for tid, ref in outcome.done.items():
@@ -491,10 +592,7 @@ class Engine:
             return
         items = {tid: p.mapped for tid, p in batch.items() if p.mapped}
         refs = {tid: p.ref for tid, p in batch.items() if p.ref}
-        try:
-            outcome = self.contacts.update([(tid, refs[tid], m.person) for tid, m in items.items()])
-        except GoogleError as exc:
-            outcome = WriteOutcome(failed={tid: exc.message for tid in items})
+        outcome = self.contacts.update([(tid, refs[tid], m.person) for tid, m in items.items()])
         checkpoint = Checkpoint()
         for tid, ref in outcome.done.items():
             checkpoint.entries.append(self._synced(tid, items[tid].content_hash, ref))
@@ -564,7 +662,9 @@ class Engine:
         else:
             cursor = self._position
         if cursor is not None:
-            checkpoint.cursor = {"contacts": cursor.isoformat()}
+            self._bookmark["contacts"] = cursor.isoformat()
+        self._bookmark["recheck"] = list(self._queued)
+        checkpoint.cursor = dict(self._bookmark)
         self._commit(checkpoint)
         self._tick_progress()
 
@@ -585,14 +685,7 @@ class Engine:
 
     def _reconcile(self) -> None:
         """Mirror deletions Teamleader never announces, and repair persons lost in Google."""
-        present: set[str] = set()
-        number = 1
-        while True:
-            page = self.source.list_contact_ids(number)
-            present.update(c["id"] for c in page)
-            if len(page) < PAGE_SIZE:
-                break
-            number += 1
+        present = _every_id(self.source.list_contact_ids)
         entries = list(self.state.all_entries(self.account.account_id))
         self._known.update({e.teamleader_id: e for e in entries})
         # A contact missing from the listing may only have moved while it was paged: ask for it.

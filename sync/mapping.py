@@ -37,6 +37,7 @@ class Company:
 
     name: str
     phone: str | None = None
+    title: str | None = None  # the person's position there
 
 
 @dataclass(frozen=True)
@@ -118,15 +119,16 @@ def _address(contact: dict[str, Any]) -> dict[str, Any] | None:
     return out if set(out) - {"type"} else None
 
 
-def _region(contact: dict[str, Any]) -> str | None:
-    address = _address(contact) or {}
+def region_of(record: dict[str, Any]) -> str | None:
+    """The country of a contact or company, as an ISO code, from its primary address."""
+    address = _address(record) or {}
     code = address.get("countryCode")
     return code if isinstance(code, str) and len(code) == 2 else None
 
 
 def to_person(contact: dict[str, Any], companies: tuple[Company, ...] = ()) -> dict[str, Any]:
     """The Google person for an eligible contact (only the managed fields)."""
-    region = _region(contact)
+    region = region_of(contact)
     person: dict[str, Any] = {
         "names": [{"givenName": _clean(contact["first_name"]), "familyName": _clean(contact["last_name"])}],
         "clientData": [{"key": CLIENT_DATA_KEY, "value": contact["id"]}],
@@ -139,7 +141,8 @@ def to_person(contact: dict[str, Any], companies: tuple[Company, ...] = ()) -> d
         for t in contact.get("telephones") or []
         if t.get("type") in PHONE_TYPES and _clean(t.get("number"))
     ]
-    phones += [{"value": format_phone(c.phone, region), "type": "main"} for c in companies if c.phone]
+    # Labelled with the company's name: with two employers, "main" would not say whose it is.
+    phones += [{"value": format_phone(c.phone, region), "type": c.name} for c in companies if c.phone]
     if phones:
         person["phoneNumbers"] = phones
     if address := _address(contact):
@@ -154,7 +157,9 @@ def to_person(contact: dict[str, Any], companies: tuple[Company, ...] = ()) -> d
     if birthday := _birthday(contact.get("birthdate")):
         person["birthdays"] = [birthday]
     if companies:
-        person["organizations"] = [{"name": c.name, "type": "work"} for c in companies]
+        person["organizations"] = [
+            {"name": c.name, "type": "work", **({"title": c.title} if c.title else {})} for c in companies
+        ]
     return person
 
 

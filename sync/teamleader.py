@@ -27,6 +27,9 @@ PAGE_SIZE = 100
 # Refresh this long before expiry, so a token never expires between check and use.
 EXPIRY_MARGIN = 120.0
 MAX_RATE_WAITS = 10
+# The reset moment comes to the millisecond, truncated, from a clock that is not ours: waking
+# exactly then can still be too early for the window, and earn a 429.
+RESET_MARGIN = 1.0
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ class TeamleaderClient:
         if answer.headers.get("X-RateLimit-Remaining") == "0":
             reset = parse_rate_reset(answer.headers.get("X-RateLimit-Reset"))
             if reset is not None:
-                self._paused_until = max(self._paused_until, reset)
+                self._paused_until = max(self._paused_until, reset + RESET_MARGIN)
 
     def _pause_after_429(self, answer: httpx.Response) -> None:
         retry_after = answer.headers.get("Retry-After")
@@ -200,19 +203,31 @@ class TeamleaderClient:
 
     # ---- endpoints the sync uses ----
 
-    def list_contacts(self, *, updated_since: datetime | None = None, page: int = 1) -> list[dict[str, Any]]:
-        """One page of contacts sorted by updated_at, oldest first."""
-        flt: dict[str, Any] = {}
-        if updated_since is not None:
-            flt["updated_since"] = updated_since.astimezone(UTC).isoformat(timespec="seconds")
+    def _changed_since(self, endpoint: str, updated_since: datetime | None, page: int) -> list[dict[str, Any]]:
         body: dict[str, Any] = {
             "sort": [{"field": "updated_at", "order": "asc"}],
             "page": {"size": PAGE_SIZE, "number": page},
         }
-        if flt:
-            body["filter"] = flt
-        result: list[dict[str, Any]] = self.call("contacts.list", body)
+        if updated_since is not None:
+            body["filter"] = {"updated_since": updated_since.astimezone(UTC).isoformat(timespec="seconds")}
+        result: list[dict[str, Any]] = self.call(endpoint, body)
         return result
+
+    def list_contacts(self, *, updated_since: datetime | None = None, page: int = 1) -> list[dict[str, Any]]:
+        """One page of contacts sorted by updated_at, oldest first."""
+        return self._changed_since("contacts.list", updated_since, page)
+
+    def list_companies(self, *, updated_since: datetime | None = None, page: int = 1) -> list[dict[str, Any]]:
+        """One page of companies sorted by updated_at, oldest first."""
+        return self._changed_since("companies.list", updated_since, page)
+
+    def company(self, company_id: str) -> dict[str, Any] | None:
+        """A company with its name, phones and the contacts who work there; None once deleted."""
+        try:
+            found: dict[str, Any] = self.call("companies.info", {"id": company_id, "includes": "related_contacts"})
+        except TeamleaderNotFoundError:
+            return None
+        return found
 
     def contacts_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
         """The contacts among `ids` that still exist (deleted ones are simply absent)."""
@@ -222,13 +237,20 @@ class TeamleaderClient:
             found += self.call("contacts.list", {"filter": {"ids": chunk}, "page": {"size": PAGE_SIZE, "number": 1}})
         return found
 
-    def list_contact_ids(self, page: int) -> list[dict[str, Any]]:
-        """One page of every contact, in the order they were added (for full reconciliation)."""
+    def _every(self, endpoint: str, page: int) -> list[dict[str, Any]]:
+        # Sorted by added_at, which edits never move: paging shifts only when something is deleted.
         result: list[dict[str, Any]] = self.call(
-            "contacts.list",
-            {"sort": [{"field": "added_at", "order": "asc"}], "page": {"size": PAGE_SIZE, "number": page}},
+            endpoint, {"sort": [{"field": "added_at", "order": "asc"}], "page": {"size": PAGE_SIZE, "number": page}}
         )
         return result
+
+    def list_contact_ids(self, page: int) -> list[dict[str, Any]]:
+        """One page of every contact, in the order they were added (for full reconciliation)."""
+        return self._every("contacts.list", page)
+
+    def list_company_ids(self, page: int) -> list[dict[str, Any]]:
+        """One page of every company, in the order they were added (for full reconciliation)."""
+        return self._every("companies.list", page)
 
 
 def _json(answer: httpx.Response) -> dict[str, Any]:

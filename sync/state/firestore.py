@@ -16,7 +16,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from sync.errors import LeaseContentionError
-from sync.state.port import AccountRecord, AccountState, Checkpoint, Entry, Intent
+from sync.state.port import AccountRecord, AccountState, Checkpoint, CompanyRecord, Entry, Intent
 
 GET_ALL_CHUNK = 300
 LEASE_ATTEMPTS = 8
@@ -67,6 +67,13 @@ class FirestoreState:
         ]
         return sorted(found, key=lambda i: i.sent_at)
 
+    def companies(self, account: str) -> dict[str, CompanyRecord]:
+        found = {}
+        for snapshot in self._account(account).collection("companies").stream():
+            data = snapshot.to_dict()
+            found[data["company_id"]] = CompanyRecord.from_json(data["company_id"], data)
+        return found
+
     def record_intent(self, account: str, intent: Intent) -> None:
         self._account(account).collection("intents").document(intent.batch_id).set(
             {"sent_at": intent.sent_at, "items": intent.items}
@@ -88,13 +95,21 @@ class FirestoreState:
             batch.delete(intents.document(batch_id))
         for intent in checkpoint.new_intents:
             batch.set(intents.document(intent.batch_id), {"sent_at": intent.sent_at, "items": intent.items})
+        companies = account_ref.collection("companies")
+        for company in checkpoint.companies:
+            batch.set(
+                companies.document(_doc_id(company.company_id)), {"company_id": company.company_id, **company.to_json()}
+            )
+        for company_id in checkpoint.removed_companies:
+            batch.delete(companies.document(_doc_id(company_id)))
         fields: dict[str, Any] = {}
         if checkpoint.cursor is not None:
             fields["cursor"] = checkpoint.cursor
         if checkpoint.group is not None:
             fields["group"] = checkpoint.group
         if fields:
-            batch.set(account_ref, fields, merge=True)
+            # Named fields are replaced whole (a cursor key dropped is gone), as in SQLite.
+            batch.set(account_ref, fields, merge=list(fields))
         batch.commit()
 
     def save_report(self, account: str, report: dict[str, Any]) -> None:

@@ -61,8 +61,30 @@ class Intent:
 
 
 @dataclass(frozen=True)
+class CompanyRecord:
+    """What the sync keeps of a Teamleader company: what its people's Google contacts show of
+    it, and who works there (contact id → position there, "" when none is given)."""
+
+    company_id: str
+    name: str
+    phone: str | None = None
+    contacts: dict[str, str] = field(default_factory=dict)
+    # As Teamleader last listed it: a company listed again unchanged is not read again.
+    updated_at: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "phone": self.phone, "contacts": self.contacts, "updated_at": self.updated_at}
+
+    @classmethod
+    def from_json(cls, company_id: str, data: dict[str, Any]) -> CompanyRecord:
+        contacts = dict(data.get("contacts") or {})
+        return cls(company_id, data["name"], data.get("phone"), contacts, data.get("updated_at") or "")
+
+
+@dataclass(frozen=True)
 class AccountState:
-    """Per account: where the read stopped, and the group the contacts live in."""
+    """Per account: where the reads stopped (`cursor`: contacts, companies, and the contacts a
+    company change still has to reach), and the group the contacts live in."""
 
     cursor: dict[str, Any] = field(default_factory=dict)
     group: str | None = None
@@ -76,13 +98,14 @@ class Checkpoint:
     removed: list[str] = field(default_factory=list)
     settled: list[str] = field(default_factory=list)
     new_intents: list[Intent] = field(default_factory=list)
+    companies: list[CompanyRecord] = field(default_factory=list)
+    removed_companies: list[str] = field(default_factory=list)
     cursor: dict[str, Any] | None = None
     group: str | None = None
 
     def is_empty(self) -> bool:
-        return not (self.entries or self.removed or self.settled or self.new_intents) and (
-            self.cursor is None and self.group is None
-        )
+        changes = (self.entries, self.removed, self.settled, self.new_intents, self.companies, self.removed_companies)
+        return not any(changes) and self.cursor is None and self.group is None
 
 
 AccountStatus = Literal["ok", "needs_reauth", "failing"]
@@ -128,6 +151,8 @@ class StateStore(Protocol):
     def all_entries(self, account: str) -> Iterator[Entry]: ...
 
     def intents(self, account: str) -> list[Intent]: ...
+
+    def companies(self, account: str) -> dict[str, CompanyRecord]: ...
 
     def record_intent(self, account: str, intent: Intent) -> None: ...
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sync.state.port import AccountRecord, AccountState, Checkpoint, Entry, Intent
+from sync.state.port import AccountRecord, AccountState, Checkpoint, CompanyRecord, Entry, Intent
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, cursor TEXT NOT NULL DEFAULT '{}', grp TEXT);
@@ -20,6 +20,9 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE TABLE IF NOT EXISTS intents (
     account TEXT NOT NULL, batch_id TEXT NOT NULL, sent_at REAL NOT NULL, items TEXT NOT NULL,
     PRIMARY KEY (account, batch_id));
+CREATE TABLE IF NOT EXISTS companies (
+    account TEXT NOT NULL, company_id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (account, company_id));
 CREATE TABLE IF NOT EXISTS registry (account TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS leases (account TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (
@@ -69,6 +72,10 @@ class SqliteState:
         )
         return [Intent(b, s, json.loads(i)) for b, s, i in rows]
 
+    def companies(self, account: str) -> dict[str, CompanyRecord]:
+        rows = self._db.execute("SELECT company_id, data FROM companies WHERE account = ?", (account,)).fetchall()
+        return {cid: CompanyRecord.from_json(cid, json.loads(data)) for cid, data in rows}
+
     def record_intent(self, account: str, intent: Intent) -> None:
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
@@ -96,6 +103,14 @@ class SqliteState:
             )
             for intent in checkpoint.new_intents:
                 self._insert_intent(account, intent)
+            self._db.executemany(
+                "INSERT OR REPLACE INTO companies VALUES (?, ?, ?)",
+                [(account, c.company_id, json.dumps(c.to_json())) for c in checkpoint.companies],
+            )
+            self._db.executemany(
+                "DELETE FROM companies WHERE account = ? AND company_id = ?",
+                [(account, cid) for cid in checkpoint.removed_companies],
+            )
             if checkpoint.cursor is not None or checkpoint.group is not None:
                 current = self.account_state(account)
                 self._db.execute(

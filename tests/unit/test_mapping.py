@@ -106,10 +106,14 @@ def test_unparseable_phone_is_kept_as_typed() -> None:
 
 
 def test_company_and_its_phone() -> None:
-    mapped = map_contact(contact(), companies=(Company("Brouwerij Maes", "09 222 33 44"),))
+    companies = (Company("Brouwerij Maes", "09 222 33 44", "Brouwer"), Company("Café Zonder Nummer"))
+    mapped = map_contact(contact(), companies=companies)
     assert isinstance(mapped, Mapped)
-    assert mapped.person["organizations"] == [{"name": "Brouwerij Maes", "type": "work"}]
-    assert {"value": "+32 9 222 33 44", "type": "main"} in mapped.person["phoneNumbers"]
+    assert mapped.person["organizations"] == [
+        {"name": "Brouwerij Maes", "type": "work", "title": "Brouwer"},
+        {"name": "Café Zonder Nummer", "type": "work"},
+    ]
+    assert {"value": "+32 9 222 33 44", "type": "Brouwerij Maes"} in mapped.person["phoneNumbers"]
 
 
 text = st.text(st.characters(codec="utf-8"), max_size=60) | st.none()

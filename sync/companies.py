@@ -1,0 +1,63 @@
+"""Teamleader companies as their people's Google contacts show them: pure functions only.
+
+`contacts.list` never says who works where; `companies.info` with `related_contacts` does, in
+one call per company, together with the company's name and phone number. The sync keeps one
+`CompanyRecord` per company and derives each contact's companies from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sync.mapping import Company, format_phone, region_of
+from sync.state.port import CompanyRecord
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def company_record(info: dict[str, Any]) -> CompanyRecord:
+    """The record of a company from its `companies.info` answer (with related_contacts).
+
+    The phone shown is the company's first `phone` number (a fax is no way to call it), read in
+    the company's own country: its people may live elsewhere. Odd values are left out rather
+    than failing: a company never stops its people's sync."""
+    number = next(
+        (
+            _text(t.get("number"))
+            for t in info.get("telephones") or []
+            if isinstance(t, dict) and t.get("type") == "phone" and _text(t.get("number"))
+        ),
+        None,
+    )
+    phone = format_phone(number, region_of(info)) if number else None
+    contacts = {
+        str(link["id"]): _text(link.get("position"))
+        for link in info.get("related_contacts") or []
+        if isinstance(link, dict) and link.get("type", "contact") == "contact" and link.get("id")
+    }
+    return CompanyRecord(str(info["id"]), _text(info.get("name")), phone, contacts, _text(info.get("updated_at")))
+
+
+def affected_contacts(old: CompanyRecord | None, new: CompanyRecord | None) -> set[str]:
+    """The contacts whose Google contact changes when `old` becomes `new` (None: no company)."""
+    before = old.contacts if old else {}
+    after = new.contacts if new else {}
+    if old is None or new is None or (old.name, old.phone) != (new.name, new.phone):
+        return set(before) | set(after)
+    return {cid for cid in set(before) | set(after) if before.get(cid) != after.get(cid)}
+
+
+def companies_by_contact(records: Iterable[CompanyRecord]) -> dict[str, tuple[Company, ...]]:
+    """Each contact's companies, in a stable order (by name, then id) so that the content
+    hash of its person does not depend on the order the companies were read in."""
+    found: dict[str, list[tuple[str, str, Company]]] = {}
+    for record in records:
+        if not record.name:
+            continue
+        for contact_id, position in record.contacts.items():
+            company = Company(record.name, record.phone, position or None)
+            found.setdefault(contact_id, []).append((record.name, record.company_id, company))
+    return {cid: tuple(c for _, _, c in sorted(items, key=lambda i: i[:2])) for cid, items in found.items()}
