@@ -69,9 +69,9 @@ def _progress_display(label: str) -> Iterator[Callable[[RunReport], None]]:
 
 def _counts(report: RunReport) -> str:
     return (
-        f"read {report.read} · created {report.created} · updated {report.updated} · "
-        f"deleted {report.deleted} · unchanged {report.unchanged} · skipped {report.skipped} · "
-        f"failed {report.failed}"
+        f"companies {report.companies_read} · read {report.read} · created {report.created} · "
+        f"updated {report.updated} · deleted {report.deleted} · unchanged {report.unchanged} · "
+        f"skipped {report.skipped} · failed {report.failed}"
     )
 
 
@@ -83,6 +83,7 @@ def _print_report(report: RunReport) -> None:
     table.add_column("what")
     table.add_column("count", justify="right")
     for name in (
+        "companies_read",
         "read",
         "created",
         "updated",
