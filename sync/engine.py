@@ -26,6 +26,9 @@ PAGE_SIZE = 100
 SETTLE_MARGIN = timedelta(minutes=5)
 SKIP_FLUSH = 200
 COMPANY_FLUSH = 100
+# Contacts a company change may queue for re-reading before reading every contact again is the
+# cheaper way (and the queue, stored in the account's document, stays far below Firestore's 1 MiB).
+MAX_QUEUED = 2000
 MAX_FAILURES_IN_REPORT = 100
 
 
@@ -225,8 +228,7 @@ class Engine:
         try:
             self._group = self._ensure_group(stored.group)
             recheck = self._resolve_intents(first_run=cursor is None)
-            # A first run reads every contact anyway: company changes need not queue any.
-            self._refresh_companies(queue=cursor is not None)
+            self._refresh_companies()
             self._process(self._recheck(list(dict.fromkeys(recheck + self._queued))))
             self._process(read_changes(self._fetch, self._position, PAGE_SIZE))
             if self.options.mode == "full":
@@ -345,7 +347,7 @@ class Engine:
 
     # ---- companies ----
 
-    def _refresh_companies(self, *, queue: bool) -> None:
+    def _refresh_companies(self) -> None:
         """Bring the stored companies up to date and derive each contact's companies from them.
 
         Reads the companies changed since the companies cursor. A first or full run reads every
@@ -378,7 +380,7 @@ class Engine:
             moment = updated_at(sighting.contact)
             newest = moment if newest is None or moment > newest else newest
             if len(checkpoint.companies) + len(checkpoint.removed_companies) >= COMPANY_FLUSH:
-                self._commit_companies(checkpoint, affected if queue else set(), key, sighting.resume_from)
+                self._commit_companies(checkpoint, affected, key, sighting.resume_from)
                 checkpoint, affected = Checkpoint(), set()
         if full:
             present = listed if anchor is None else _every_id(self.source.list_company_ids)
@@ -387,7 +389,7 @@ class Engine:
                 affected |= self._read_company(company_id, checkpoint)
             self._bookmark.pop("companies_full", None)
         newest = self._past_the_newest(newest, fetched_at[0] if fetched_at else None)
-        self._commit_companies(checkpoint, affected if queue else set(), "companies", newest)
+        self._commit_companies(checkpoint, affected, "companies", newest)
         self._by_contact = companies_by_contact(self._companies.values())
 
     def _read_company(self, company_id: str, checkpoint: Checkpoint) -> set[str]:
@@ -405,8 +407,11 @@ class Engine:
         return affected_contacts(old, record)
 
     def _commit_companies(self, checkpoint: Checkpoint, affected: set[str], key: str, cursor: datetime | None) -> None:
-        queued = set(self._queued)
-        self._queued += sorted(affected - queued)
+        if self._position is not None:  # else every contact is read anyway: nothing to queue
+            self._queued += sorted(affected - set(self._queued))
+            if len(self._queued) > MAX_QUEUED:
+                self._queued, self._position = [], None
+                self._bookmark.pop("contacts", None)
         if cursor is not None:
             self._bookmark[key] = cursor.isoformat()
         self._checkpoint(checkpoint)

@@ -10,6 +10,7 @@ import pytest
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
+from sync import engine
 from sync.errors import GoogleError
 from sync.mapping import format_phone
 from sync.state.port import StateStore
@@ -153,3 +154,26 @@ def test_a_full_pass_cut_short_goes_on_where_it_stopped(
     assert "companies_full" not in sqlite_state.account_state("acme").cursor
     assert all(gone["name"] not in organizations(harness, tid) for tid in people)
     assert sqlite_state.companies("acme").keys() == stack.teamleader.accounts["acme"].companies.keys()
+
+
+def test_a_change_reaching_too_many_people_reads_every_contact_instead(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A queue longer than a full read costs is dropped for the full read, in the same write
+    as the company: the stored queue stays small, and nobody the change reaches is missed."""
+    harness, company, people = synced_with_a_busy_company(stack, sqlite_state, tmp_path, 46)
+    monkeypatch.setattr(engine, "MAX_QUEUED", 3)
+    stack.teamleader.put_company("acme", {**company, "name": "Overal Bekend NV"})
+    people_api = stack.servers["people"]
+    people_api.faults.update({"outage_path": "/v1/people:batchUpdateContacts", "outage_next": 1000})
+    with pytest.raises(GoogleError):
+        harness.run()
+    people_api.faults.update({"outage_path": "", "outage_next": 0})
+    stored = sqlite_state.account_state("acme").cursor
+    assert "contacts" not in stored and not stored["recheck"]
+    report = harness.run()
+    assert report.status == "ok" and report.updated == len(people)
+    assert report.read >= len(stack.teamleader.accounts["acme"].contacts)
+    assert all("Overal Bekend NV" in organizations(harness, tid) for tid in people)
+    again = harness.run()
+    assert (again.read, again.updated) == (0, 0)
