@@ -42,6 +42,17 @@ def synced_with_a_busy_company(
     return harness, company, people
 
 
+def rename_in_a_run_that_dies(stack: SandboxStack, harness: Harness, company: dict[str, Any], name: str) -> None:
+    """Rename a company, then run while Google refuses every update: the run fails after it
+    has stored the company and before any of its people are written."""
+    stack.teamleader.put_company("acme", {**company, "name": name})
+    people_api = stack.servers["people"]
+    people_api.faults.update({"outage_path": "/v1/people:batchUpdateContacts", "outage_next": 1000})
+    with pytest.raises(GoogleError):
+        harness.run()
+    people_api.faults.update({"outage_path": "", "outage_next": 0})
+
+
 def organizations(harness: Harness, teamleader_id: str) -> list[str]:
     return sorted(o["name"] for o in harness.person_of(teamleader_id).get("organizations", []))
 
@@ -105,12 +116,7 @@ def test_a_company_change_survives_a_failed_run(
     """The company record and the people it reaches are stored in one write: a run that dies
     before writing them to Google leaves them queued, and the next run writes them."""
     harness, company, people = synced_with_a_busy_company(stack, firestore_state, tmp_path, 44)
-    stack.teamleader.put_company("acme", {**company, "name": "Nieuwe Naam BV"})
-    people_api = stack.servers["people"]
-    people_api.faults.update({"outage_path": "/v1/people:batchUpdateContacts", "outage_next": 1000})
-    with pytest.raises(GoogleError):
-        harness.run()
-    people_api.faults.update({"outage_path": "", "outage_next": 0})
+    rename_in_a_run_that_dies(stack, harness, company, "Nieuwe Naam BV")
     assert all("Nieuwe Naam BV" not in organizations(harness, tid) for tid in people)
     # Every linked contact is queued: which of them Google holds is decided when they are read.
     assert people <= set(firestore_state.account_state("acme").cursor["recheck"])
@@ -163,12 +169,7 @@ def test_a_change_reaching_too_many_people_reads_every_contact_instead(
     as the company: the stored queue stays small, and nobody the change reaches is missed."""
     harness, company, people = synced_with_a_busy_company(stack, sqlite_state, tmp_path, 46)
     monkeypatch.setattr(engine, "MAX_QUEUED", 3)
-    stack.teamleader.put_company("acme", {**company, "name": "Overal Bekend NV"})
-    people_api = stack.servers["people"]
-    people_api.faults.update({"outage_path": "/v1/people:batchUpdateContacts", "outage_next": 1000})
-    with pytest.raises(GoogleError):
-        harness.run()
-    people_api.faults.update({"outage_path": "", "outage_next": 0})
+    rename_in_a_run_that_dies(stack, harness, company, "Overal Bekend NV")
     stored = sqlite_state.account_state("acme").cursor
     assert "contacts" not in stored and not stored["recheck"]
     report = harness.run()
