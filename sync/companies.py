@@ -10,12 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sync.mapping import Company, format_phone, region_of
+from sync.mapping import Company, clean_text, format_phone, region_of
 from sync.state.port import CompanyRecord
-
-
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
 
 
 def company_record(info: dict[str, Any]) -> CompanyRecord:
@@ -26,19 +22,21 @@ def company_record(info: dict[str, Any]) -> CompanyRecord:
     than failing: a company never stops its people's sync."""
     number = next(
         (
-            _text(t.get("number"))
+            clean_text(t.get("number"))
             for t in info.get("telephones") or []
-            if isinstance(t, dict) and t.get("type") == "phone" and _text(t.get("number"))
+            if isinstance(t, dict) and t.get("type") == "phone" and clean_text(t.get("number"))
         ),
         None,
     )
     phone = format_phone(number, region_of(info)) if number else None
     contacts = {
-        str(link["id"]): _text(link.get("position"))
+        str(link["id"]): clean_text(link.get("position"))
         for link in info.get("related_contacts") or []
         if isinstance(link, dict) and link.get("type", "contact") == "contact" and link.get("id")
     }
-    return CompanyRecord(str(info["id"]), _text(info.get("name")), phone, contacts, _text(info.get("updated_at")))
+    return CompanyRecord(
+        str(info["id"]), clean_text(info.get("name")), phone, contacts, clean_text(info.get("updated_at"))
+    )
 
 
 def affected_contacts(old: CompanyRecord | None, new: CompanyRecord | None) -> set[str]:

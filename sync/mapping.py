@@ -57,7 +57,8 @@ class Ineligible:
     reason: str
 
 
-def _clean(value: Any) -> str:
+def clean_text(value: Any) -> str:
+    """A text field as shown: trimmed, and "" for a missing or non-text value."""
     return value.strip() if isinstance(value, str) else ""
 
 
@@ -70,13 +71,13 @@ def ineligibility(contact: dict[str, Any], required_tags: frozenset[str] = froze
         return "deactivated in Teamleader"
     if required_tags and not required_tags <= set(contact.get("tags") or []):
         return "outside the synced tags: " + ", ".join(sorted(required_tags))
-    if not _clean(contact.get("first_name")):
+    if not clean_text(contact.get("first_name")):
         return "no first name"
-    if not _clean(contact.get("last_name")):
+    if not clean_text(contact.get("last_name")):
         return "no last name"
-    has_email = any(_clean(e.get("email")) for e in contact.get("emails") or [])
+    has_email = any(clean_text(e.get("email")) for e in contact.get("emails") or [])
     has_phone = any(
-        t.get("type") in ("phone", "mobile") and _clean(t.get("number")) for t in contact.get("telephones") or []
+        t.get("type") in ("phone", "mobile") and clean_text(t.get("number")) for t in contact.get("telephones") or []
     )
     if not (has_email or has_phone):
         return "no phone, mobile or e-mail"
@@ -109,10 +110,10 @@ def _address(contact: dict[str, Any]) -> dict[str, Any] | None:
     if not address:
         return None
     out = {
-        "streetAddress": _clean(address.get("line_1")),
-        "postalCode": _clean(address.get("postal_code")),
-        "city": _clean(address.get("city")),
-        "countryCode": _clean(address.get("country")).upper(),
+        "streetAddress": clean_text(address.get("line_1")),
+        "postalCode": clean_text(address.get("postal_code")),
+        "city": clean_text(address.get("city")),
+        "countryCode": clean_text(address.get("country")).upper(),
         "type": "work",
     }
     out = {k: v for k, v in out.items() if v}
@@ -130,16 +131,16 @@ def to_person(contact: dict[str, Any], companies: tuple[Company, ...] = ()) -> d
     """The Google person for an eligible contact (only the managed fields)."""
     region = region_of(contact)
     person: dict[str, Any] = {
-        "names": [{"givenName": _clean(contact["first_name"]), "familyName": _clean(contact["last_name"])}],
+        "names": [{"givenName": clean_text(contact["first_name"]), "familyName": clean_text(contact["last_name"])}],
         "clientData": [{"key": CLIENT_DATA_KEY, "value": contact["id"]}],
     }
-    emails = [_clean(e.get("email")) for e in contact.get("emails") or []]
+    emails = [clean_text(e.get("email")) for e in contact.get("emails") or []]
     if emails := [e for e in emails if e]:
         person["emailAddresses"] = [{"value": e, "type": "work"} for e in emails]
     phones = [
-        {"value": format_phone(_clean(t["number"]), region), "type": PHONE_TYPES[t["type"]]}
+        {"value": format_phone(clean_text(t["number"]), region), "type": PHONE_TYPES[t["type"]]}
         for t in contact.get("telephones") or []
-        if t.get("type") in PHONE_TYPES and _clean(t.get("number"))
+        if t.get("type") in PHONE_TYPES and clean_text(t.get("number"))
     ]
     # Labelled with the company's name: with two employers, "main" would not say whose it is.
     phones += [{"value": format_phone(c.phone, region), "type": c.name} for c in companies if c.phone]
@@ -148,9 +149,9 @@ def to_person(contact: dict[str, Any], companies: tuple[Company, ...] = ()) -> d
     if address := _address(contact):
         person["addresses"] = [address]
     urls = []
-    if website := _clean(contact.get("website")):
+    if website := clean_text(contact.get("website")):
         urls.append({"value": website, "type": "homePage"})
-    if web_url := _clean(contact.get("web_url")):
+    if web_url := clean_text(contact.get("web_url")):
         urls.append({"value": web_url, "type": "Teamleader"})
     if urls:
         person["urls"] = urls
