@@ -25,7 +25,7 @@ demo: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy sync sandbox main.py
+	$(PY) -m mypy sync sandbox main.py tests bench
 
 test: install lint $(CHECKOV)
 	CHECKOV_BIN=$(CHECKOV) $(PY) -m pytest

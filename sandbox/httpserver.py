@@ -89,6 +89,26 @@ class Faults:
             setattr(self, name, type(getattr(self, name))(value))
 
 
+@dataclass
+class Hold:
+    """The `nth` request to `path` from now on is held at the server until released, then its
+    connection is dropped: the moment to kill a client in the middle of one call.
+
+    `apply` first lets the app apply it (a write whose answer never arrives); otherwise the
+    request is dropped unapplied (a client killed before the server acted)."""
+
+    path: str
+    nth: int
+    apply: bool = False
+    seen: int = 0
+    applied: bool = False
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
 class App(Protocol):
     """A sandbox API: answers requests, and shapes the fault answers in its own error format."""
 
@@ -150,6 +170,7 @@ class SandboxServer:
         self.log = RequestLog()
         self._random = random.Random(seed)
         self._fault_lock = threading.Lock()
+        self._holds: list[Hold] = []
         self._httpd = _QuietServer(("127.0.0.1", port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -185,6 +206,23 @@ class SandboxServer:
                 return 429
         return None
 
+    def hold(self, path: str, nth: int = 1, *, apply: bool = False) -> Hold:
+        """Hold the `nth` request to `path` from now on (see `Hold`)."""
+        held = Hold(path, nth, apply)
+        with self._fault_lock:
+            self._holds.append(held)
+        return held
+
+    def _hold_for(self, path: str) -> Hold | None:
+        with self._fault_lock:
+            for held in self._holds:
+                if held.path == path:
+                    held.seen += 1
+                    if held.seen == held.nth:
+                        self._holds.remove(held)
+                        return held
+        return None
+
     def _drop_this_write(self) -> bool:
         with self._fault_lock:
             if self.faults.drop_after_write_next > 0:
@@ -213,7 +251,17 @@ class SandboxServer:
         if status is not None:
             message = "Too many requests" if status == 429 else "Backend error"
             return self.app.error_response(status, message)
+        held = self._hold_for(request.path)
+        if held is not None and not held.apply:
+            held.arrived.set()
+            held.released.wait(120)
+            raise DroppedConnectionError
         response = self.app.handle(request)
+        if held is not None:
+            held.applied = response.wrote
+            held.arrived.set()
+            held.released.wait(120)
+            raise DroppedConnectionError
         if response.wrote and self._drop_this_write():
             raise DroppedConnectionError
         return response

@@ -61,6 +61,7 @@ READABLE_FIELDS = UPDATABLE_FIELDS | {"ageRanges", "coverPhotos", "metadata", "p
 GROUP_FIELDS = frozenset(["clientData", "groupType", "memberCount", "metadata", "name"])
 SYNC_TOKEN_LIFETIME = 7 * 24 * 3600
 MAX_CONTACTS = 25_000
+BATCH_ERROR_DETAILS = ("contact_errors", "none")
 STATUS_CODES = {
     "INVALID_ARGUMENT": (400, 3),
     "FAILED_PRECONDITION": (400, 9),
@@ -192,6 +193,7 @@ class PeopleSandbox:
         access_token_ttl: int = 3599,
         expired_sync_token_status: int = 400,
         max_contacts: int = MAX_CONTACTS,
+        batch_error_details: str = "contact_errors",
     ) -> None:
         self.clock = clock or Clock()
         self.propagation_delay = propagation_delay
@@ -200,6 +202,12 @@ class PeopleSandbox:
         self.access_token_ttl = access_token_ttl
         self.expired_sync_token_status = expired_sync_token_status
         self.max_contacts = max_contacts
+        # How a refused batch says which contacts failed; undocumented, so both are played:
+        # "contact_errors" (a BatchContactErrors detail keyed by index or resourceName) or
+        # "none" (only a message: the client has to find the culprit itself).
+        if batch_error_details not in BATCH_ERROR_DETAILS:
+            raise ValueError(f"batch_error_details must be one of {BATCH_ERROR_DETAILS}")
+        self.batch_error_details = batch_error_details
         # Fault: the next N updated persons are changed by someone else just before the write.
         self.etag_churn_next = 0
         self.users: dict[str, GoogleUser] = {}
@@ -474,12 +482,19 @@ class PeopleSandbox:
             if reason:
                 errors[str(index)] = {"code": 3, "message": reason}
         if errors:
-            raise _contact_errors("INVALID_ARGUMENT", errors)
+            raise self._batch_error("INVALID_ARGUMENT", errors)
         created = [self._create(user, entry.get("contactPerson", {})) for entry in contacts]
         answer = {
             "createdPeople": [{"httpStatusCode": 200, "person": self._project(p, read), "status": {}} for p in created]
         }
         return Response(200, answer, wrote=True)
+
+    def _batch_error(self, status: str, errors: dict[str, Any]) -> GoogleError:
+        """A refused batch, naming its failed contacts as `batch_error_details` says."""
+        error = _contact_errors(status, errors)
+        if self.batch_error_details == "none":
+            error.details = []
+        return error
 
     def _apply_update(self, person: StoredPerson, fields: dict[str, Any], mask: list[str]) -> None:
         for path in mask:
@@ -531,7 +546,7 @@ class PeopleSandbox:
                 errors[resource_name] = {"code": STATUS_CODES[status][1], "status": status, "message": reason}
         if errors:
             statuses = {e["status"] for e in errors.values()}
-            raise _contact_errors(statuses.pop() if len(statuses) == 1 else "INVALID_ARGUMENT", errors)
+            raise self._batch_error(statuses.pop() if len(statuses) == 1 else "INVALID_ARGUMENT", errors)
         result = {}
         for resource_name, fields in contacts.items():
             person = user.people[resource_name]
@@ -557,7 +572,7 @@ class PeopleSandbox:
             if self._live(user, n) is None
         }
         if missing:
-            raise _contact_errors("NOT_FOUND", missing)
+            raise self._batch_error("NOT_FOUND", missing)
         now = self.clock.now()
         for name in names:
             person = user.people[name]

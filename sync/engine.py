@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sync.companies import affected_contacts, companies_by_contact, company_record
-from sync.errors import AmbiguousWriteError, GoogleError, ReauthRequiredError
+from sync.errors import AmbiguousWriteError, GoogleError, ReauthRequiredError, describe
 from sync.mapping import Company, Ineligible, Mapped, map_contact
 from sync.people import CREATE_BATCH, DELETE_BATCH, UPDATE_BATCH, PersonRef, WriteOutcome
 from sync.reader import Sighting, read_changes, updated_at
@@ -243,7 +243,7 @@ class Engine:
             self.report.status = "partial"
         except Exception as exc:
             self.report.status = "failed"
-            self.report.error = f"{type(exc).__name__}: {exc}"
+            self.report.error = describe(exc)
             raise
         finally:
             self._finish()

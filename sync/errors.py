@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+# An OAuth error code (RFC 6749 §5.2) is a short word; anything else in its place is not shown.
+_OAUTH_ERROR = re.compile(r"[a-z_]{1,40}")
+
 
 class SyncError(Exception):
     """Base of every error this package raises on purpose."""
@@ -14,9 +19,12 @@ class ConfigError(SyncError):
 class ReauthRequiredError(SyncError):
     """A refresh token was refused (revoked, expired or reused): a person must reconnect."""
 
-    def __init__(self, service: str, detail: str) -> None:
-        super().__init__(f"{service} refused the refresh token ({detail}); reconnect the account")
+    def __init__(self, service: str, oauth_error: str) -> None:
+        # Only the OAuth error code is kept: a token endpoint's description may quote the token.
+        code = oauth_error if _OAUTH_ERROR.fullmatch(oauth_error) else "refused"
+        super().__init__(f"{service} refused the refresh token ({code}); reconnect the account")
         self.service = service
+        self.oauth_error = code
 
 
 class TokenStoreError(SyncError):
@@ -76,3 +84,13 @@ class LeaseLostError(SyncError):
 
 class UnknownAccountError(SyncError):
     """No account with that id is registered."""
+
+
+def describe(error: BaseException) -> str:
+    """An error as reports and answers show it: its type, and the status an API answered, but
+    never its message, which may quote a token, an address or a phone number. The package's
+    reconnect errors are the exception: their text is built from an error code only."""
+    if isinstance(error, ReauthRequiredError):
+        return str(error)
+    status = getattr(error, "status", None)
+    return f"{type(error).__name__} {status}" if isinstance(status, int) else type(error).__name__

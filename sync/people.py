@@ -86,6 +86,13 @@ def _status(exc: HttpError) -> str:
     return str(_error_of(exc).get("status") or "")
 
 
+def _oauth_error(exc: RefreshError) -> str:
+    """The OAuth error code of a refused refresh (google-auth passes the answer's body second)."""
+    body = exc.args[1] if len(exc.args) > 1 else None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else "refused"
+
+
 def _membership(group: str) -> dict[str, Any]:
     return {"contactGroupMembership": {"contactGroupResourceName": group}}
 
@@ -141,7 +148,7 @@ class PeopleClient:
             try:
                 return request.execute(num_retries=0)
             except RefreshError as exc:
-                raise ReauthRequiredError("Google", str(exc.args[0] if exc.args else exc)) from exc
+                raise ReauthRequiredError("Google", _oauth_error(exc)) from exc
             except HttpError as exc:
                 if exc.status_code == 429:
                     raise _ThrottledError(_message(exc)) from exc

@@ -20,6 +20,7 @@ from sync.errors import (
     ReauthRequiredError,
     TokenStoreError,
     UnknownAccountError,
+    describe,
 )
 from sync.logs import account_var, run_var
 from sync.secrets.port import SecretStore
@@ -156,8 +157,8 @@ class Runner:
             log.critical("a rotated refresh token could not be stored; reconnect the account")
         except Exception as exc:
             error_id = uuid.uuid4().hex[:12]
-            outcome = AccountOutcome(record.account_id, "failed", error=type(exc).__name__, error_id=error_id)
-            record.status, record.reason = "failing", f"{type(exc).__name__} (error id {error_id})"
+            outcome = AccountOutcome(record.account_id, "failed", error=describe(exc), error_id=error_id)
+            record.status, record.reason = "failing", f"{describe(exc)} (error id {error_id})"
             log.error("account run failed", exc_info=True, extra={"error_id": error_id})
         finally:
             self.state.release_lease(record.account_id, holder)

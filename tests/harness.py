@@ -99,7 +99,8 @@ class Harness:
             if {"key": CLIENT_DATA_KEY, "value": teamleader_id} in p.fields.get("clientData", [])
         ]
         assert len(matches) == 1, f"{len(matches)} persons for {teamleader_id}"
-        return matches[0]
+        found: dict[str, Any] = matches[0]
+        return found
 
     def expected_ids(self) -> set[str]:
         """Eligible contacts as Teamleader holds them now (Teamleader's own rule)."""

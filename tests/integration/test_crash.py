@@ -1,5 +1,11 @@
-"""Property 1: SIGKILL the sync process at random moments of a 5,000-contact first run, 20
-times, then let it finish. State lives in the real Firestore emulator."""
+"""Property 1: SIGKILL the sync process 20 times over the whole of a first run, then let it
+finish. State lives in the real Firestore emulator.
+
+Each kill is aimed at a moment where a protection matters, by holding one request at the
+sandbox server until the process is dead: while a company is read; while a batch create is
+at Google and not yet applied (its intent is written, nothing was created); after Google
+applied a batch create whose answer never arrived; and while contacts are paged once a
+cursor exists."""
 
 from __future__ import annotations
 
@@ -10,41 +16,32 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from google.cloud import firestore
 
 from sandbox.datagen import generate
+from sandbox.httpserver import Hold
 from sandbox.stack import SandboxStack
 from sync.state.firestore import FirestoreState
 from tests.harness import Harness, sandbox_env
 
-KILLS = 20
-CONTACTS = 5000
+CONTACTS = 8000
+COMPANIES = 150
 LEASE_SECONDS = 1.0
+# The moments aimed at, in the order they are tried after the first two (among companies).
+KINDS = ["create-before"] * 6 + ["create-after"] * 7 + ["paging"] * 5
+CREATE = "/v1/people:batchCreateContacts"
 
 
-def _calls(stack: SandboxStack) -> int:
-    return sum(len(stack.servers[name].log.calls()) for name in ("teamleader", "people"))
-
-
-def _kill_at_random_moment(stack: SandboxStack, process: subprocess.Popen[bytes], rng: random.Random) -> bool:
-    """Kill the process after a random number (1 to 7) of its API calls have been answered,
-    then a random moment more (shorter than one People call). Counting calls rather than
-    seconds keeps the kill inside the run whatever the machine's speed: a process is never
-    let through more than about two batches of reading and one create. False if the process
-    ended first."""
-    target = _calls(stack) + rng.randint(1, 7)
-    while _calls(stack) < target:
-        if process.poll() is not None:
-            return False
-        time.sleep(0.005)
-    time.sleep(rng.uniform(0.0, 0.12))
-    if process.poll() is not None:
-        return False
-    process.kill()
-    process.wait()
-    return True
+@dataclass
+class Kill:
+    kind: str
+    hold: Hold
+    cursor_before: bool = False
+    open_intents: bool = False
+    applied_unanswered: bool = False
 
 
 def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -56,12 +53,20 @@ def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
+def _arm(stack: SandboxStack, kind: str, rng: random.Random) -> Hold:
+    if kind == "companies":
+        return stack.servers["teamleader"].hold("/companies.info", rng.randint(5, 60))
+    if kind == "paging":
+        return stack.servers["teamleader"].hold("/contacts.list", rng.randint(2, 4))
+    return stack.servers["people"].hold(CREATE, rng.randint(1, 2), apply=kind == "create-after")
+
+
 def test_killed_first_run_resumes_without_duplicates(
     stack: SandboxStack, firestore_emulator: str, tmp_path: Path
 ) -> None:
     project = f"demo-crash-{uuid.uuid4().hex[:8]}"
     state = FirestoreState(firestore.Client(project=project))
-    harness = Harness.create(stack, state, generate(CONTACTS, 0, seed=31), tmp_path)
+    harness = Harness.create(stack, state, generate(CONTACTS, COMPANIES, seed=31), tmp_path)
     # Start with a valid access token, as after an earlier run. A kill between Teamleader's
     # answer to a refresh and the write of the rotated token loses the account's only refresh
     # token (single-use tokens leave no way around that); this test is about the sync's own
@@ -71,9 +76,8 @@ def test_killed_first_run_resumes_without_duplicates(
         harness.account.teamleader_secret,
         json.dumps({**tokens, "expires_at": stack.clock.now() + tokens["expires_in"]}),
     )
-    # Slow the APIs a little so that a run lasts long enough to be killed inside.
-    stack.servers["people"].faults.latency_ms = 150
-    stack.servers["teamleader"].faults.latency_ms = 40
+    stack.servers["people"].faults.latency_ms = 20
+    stack.servers["teamleader"].faults.latency_ms = 5
     env = sandbox_env(stack, harness.secrets.path)
     env.update(
         {
@@ -87,19 +91,24 @@ def test_killed_first_run_resumes_without_duplicates(
         }
     )
     rng = random.Random(2026)
-    kills = 0
-    finished_early = 0
+    plan = ["companies", "companies", *rng.sample(KINDS, len(KINDS))]
+    kills: list[Kill] = []
     entries_before = 0
-    while kills < KILLS:
+    for kind in plan:
+        cursor_before = "contacts" in state.account_state("acme").cursor
+        hold = _arm(stack, kind, rng)
         process = _start(env)
-        if _kill_at_random_moment(stack, process, rng):
-            kills += 1
-            # The next invocation comes once the dead holder's lease has lapsed.
-            time.sleep(LEASE_SECONDS + 0.2)
-        else:
-            finished_early += 1
-            assert process.returncode == 0, process.stderr.read().decode() if process.stderr else ""
-            break
+        while not hold.arrived.wait(0.05):
+            assert process.poll() is None, f"the run ended before its {kind} kill: " + (
+                process.stderr.read().decode() if process.stderr else ""
+            )
+        process.kill()
+        process.wait()
+        hold.release()
+        kill = Kill(kind, hold, cursor_before, bool(state.intents("acme")), hold.applied)
+        kills.append(kill)
+        # The next invocation comes once the dead holder's lease has lapsed.
+        time.sleep(LEASE_SECONDS + 0.2)
         entries = sum(1 for _ in state.all_entries("acme"))
         assert entries >= entries_before, "a killed run lost checkpointed progress"
         entries_before = entries
@@ -113,8 +122,22 @@ def test_killed_first_run_resumes_without_duplicates(
     assert set(ids) == expected
     user = stack.people.users[harness.seeded.google_user]
     assert len(user.people) == len(expected), "a person was created and later removed as a duplicate"
-    creates = [c for c in stack.servers["people"].log.calls("/v1/people:batchCreateContacts") if c.status == 200]
+    assert not state.intents("acme")
+    creates = stack.servers["people"].log.calls(CREATE)
+    applied = [c for c in creates if c.status == 200] + [k for k in kills if k.applied_unanswered]
     # Each kill may cost the batch in flight and one partly filled batch at the restart.
-    assert len(creates) <= math.ceil(len(expected) / 200) + 2 * kills
-    assert kills == KILLS and finished_early == 0
-    print(f"kills={kills} batch creates={len(creates)} minimum={math.ceil(len(expected) / 200)}")
+    minimum = math.ceil(len(expected) / 200)
+    assert len(applied) <= minimum + 2 * len(kills)
+    # And the kills fell where the protections matter.
+    assert len(kills) == 20
+    assert sum(k.open_intents for k in kills) >= 5, "too few kills left a create intent open"
+    assert sum(k.applied_unanswered for k in kills) >= 5, "too few kills after an applied, unanswered create"
+    assert sum(k.applied_unanswered and k.cursor_before for k in kills) >= 3
+    assert sum(k.kind == "paging" and k.cursor_before for k in kills) >= 3
+    assert sum(k.kind == "companies" for k in kills) == 2
+
+    print(
+        f"kills={len(kills)} open-intent={sum(k.open_intents for k in kills)} "
+        f"applied-unanswered={sum(k.applied_unanswered for k in kills)} "
+        f"batch creates applied={len(applied)} minimum={minimum}"
+    )

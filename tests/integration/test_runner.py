@@ -56,6 +56,7 @@ def test_eight_concurrent_invocations_one_writer_per_account(
         thread.start()
     for thread in threads:
         thread.join(120)
+        assert not thread.is_alive(), "an invocation did not end in two minutes"
     assert not errors
     for account in ("alpha", "beta"):
         outcomes = [o for inv in results for o in inv.accounts if o.account == account]

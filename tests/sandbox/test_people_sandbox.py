@@ -118,7 +118,7 @@ def test_etags_change_on_every_write_and_stale_ones_fail(stack: SandboxStack, sv
         .execute()["createdPeople"][0]["person"]
     )
     name, etag = created["resourceName"], created["etag"]
-    update = {
+    update: dict[str, Any] = {
         "contacts": {name: {"etag": etag, "names": [{"givenName": "New", "familyName": "Name"}]}},
         "updateMask": "names",
         "readMask": "names",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -30,8 +31,8 @@ def api(stack: SandboxStack) -> httpx.Client:
     return httpx.Client(base_url=stack.url("teamleader"), headers={"Authorization": f"Bearer {access}"})
 
 
-def _all(api: httpx.Client, endpoint: str, body: dict, size: int = 100) -> list[dict]:
-    items: list[dict] = []
+def _all(api: httpx.Client, endpoint: str, body: dict[str, Any], size: int = 100) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
     number = 1
     while True:
         page = api.post(endpoint, json={**body, "page": {"size": size, "number": number}}).json()["data"]
@@ -126,7 +127,7 @@ def test_deactivated_contacts_can_be_left_out_of_unfiltered_lists(stack: Sandbox
         {"fitler": {}},
     ],
 )
-def test_bad_requests_get_400_in_teamleaders_shape(api: httpx.Client, body: dict) -> None:
+def test_bad_requests_get_400_in_teamleaders_shape(api: httpx.Client, body: dict[str, Any]) -> None:
     answer = api.post("/contacts.list", json=body)
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["title"]

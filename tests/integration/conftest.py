@@ -1,0 +1,129 @@
+"""Fixtures of the integration tests: the Cloud Function deployed as its own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import firestore, secretmanager
+
+from sandbox.datagen import Dataset, generate
+from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
+from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET
+from sync.secrets.secretmanager import SecretManagerSecrets
+from sync.state.firestore import FirestoreState
+from sync.state.port import AccountRecord
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Deployment:
+    url: str
+    process: subprocess.Popen[bytes]
+    state: FirestoreState
+    secrets: SecretManagerSecrets
+    data: dict[str, Dataset]
+    log_path: Path
+
+
+@pytest.fixture
+def deployment(stack: SandboxStack, firestore_emulator: str, tmp_path: Path) -> Iterator[Deployment]:
+    project = f"demo-fn-{uuid.uuid4().hex[:8]}"
+    state = FirestoreState(firestore.Client(project=project))
+    client = secretmanager.SecretManagerServiceClient(
+        credentials=AnonymousCredentials(),
+        transport="rest",
+        client_options={"api_endpoint": stack.url("secretmanager")},
+    )
+    secrets = SecretManagerSecrets(client, project)
+    secrets.write(
+        TEAMLEADER_CLIENT_SECRET, json.dumps(dict(zip(("client_id", "client_secret"), TEAMLEADER_CLIENT, strict=True)))
+    )
+    secrets.write(
+        GOOGLE_CLIENT_SECRET, json.dumps(dict(zip(("client_id", "client_secret"), GOOGLE_CLIENT, strict=True)))
+    )
+    data = {}
+    for n, account in enumerate(("alpha", "beta", "gamma")):
+        data[account] = generate(150, 10, seed=40 + n)
+        seeded = stack.seed_account(account, data[account])
+        record = AccountRecord(account)
+        state.put_account(record)
+        secrets.write(record.teamleader_secret, json.dumps({"refresh_token": seeded.teamleader_refresh_token}))
+        secrets.write(record.google_secret, json.dumps({"refresh_token": seeded.google_refresh_token}))
+    stack.teamleader.revoke("beta")  # a person disconnected the integration
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "SYNC_TEAMLEADER_API_URL": stack.url("teamleader"),
+            "SYNC_TEAMLEADER_TOKEN_URL": stack.url("teamleader") + "/oauth2/access_token",
+            "SYNC_GOOGLE_API_URL": stack.url("people"),
+            "SYNC_GOOGLE_TOKEN_URI": stack.url("people") + "/token",
+            "SYNC_STATE_BACKEND": "firestore",
+            "SYNC_FIRESTORE_PROJECT": project,
+            "SYNC_SECRETS_BACKEND": "secretmanager",
+            "SYNC_SECRET_MANAGER_PROJECT": project,
+            "SYNC_SECRET_MANAGER_URL": stack.url("secretmanager"),
+            "FIRESTORE_EMULATOR_HOST": firestore_emulator,
+            # Every level is logged, so that none of them can carry what no log may show.
+            "SYNC_LOG_LEVEL": "DEBUG",
+        }
+    )
+    log_path = tmp_path / "function.log"
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "functions_framework",
+                "--target",
+                "sync_http",
+                "--source",
+                "main.py",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            break
+        except httpx.HTTPError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(log_path.read_text())
+            time.sleep(0.2)
+    yield Deployment(url, process, state, secrets, data, log_path)
+    process.terminate()
+    process.wait(10)
+
+
+def fire(deployment: Deployment, params: str = "", method: str = "POST") -> httpx.Response:
+    # Cloud Scheduler sends an OIDC identity token; Cloud Run checks it before the function runs.
+    return httpx.request(method, deployment.url + params, headers={"Authorization": "Bearer oidc-token"}, timeout=120)
