@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 
 CHECKOV := $(VENV)/checkov/bin/checkov
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint mutants install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,14 @@ demo: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy sync sandbox main.py tests bench
+	$(PY) -m mypy sync sandbox main.py tests bench mutants
 
 test: install lint $(CHECKOV)
 	CHECKOV_BIN=$(CHECKOV) $(PY) -m pytest
+
+# Break each protection on purpose (mutants/mutants.toml); fails if a test does not notice.
+mutants: install
+	$(PY) mutants/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -71,13 +71,17 @@ class Faults:
     # Share of requests answered 5xx / 429 before they reach the app (nothing applied).
     error_rate: float = 0.0
     throttle_rate: float = 0.0
+    # The next N requests are answered 429 before they reach the app.
+    throttle_next: int = 0
     # Writes applied by the app whose connection is then dropped without an answer.
     drop_after_write_next: int = 0
     drop_after_write_rate: float = 0.0
     # An outage of one endpoint: the next `outage_next` requests whose path starts with
-    # `outage_path` are answered 503 before they reach the app; the others go on working.
+    # `outage_path` are answered `outage_status` (503, or 429 for a throttled endpoint) before
+    # they reach the app; the others go on working.
     outage_path: str = ""
     outage_next: int = 0
+    outage_status: int = 503
 
     def update(self, values: dict[str, Any]) -> None:
         """Set the named faults; unknown names are an error, so typos are not silent."""
@@ -199,7 +203,10 @@ class SandboxServer:
         with self._fault_lock:
             if self.faults.outage_next > 0 and self.faults.outage_path and path.startswith(self.faults.outage_path):
                 self.faults.outage_next -= 1
-                return 503
+                return self.faults.outage_status
+            if self.faults.throttle_next > 0:
+                self.faults.throttle_next -= 1
+                return 429
             if self.faults.error_rate and self._random.random() < self.faults.error_rate:
                 return self._random.choice([500, 502, 503])
             if self.faults.throttle_rate and self._random.random() < self.faults.throttle_rate:

@@ -148,6 +148,8 @@ class PeopleClient:
             try:
                 return request.execute(num_retries=0)
             except RefreshError as exc:
+                if exc.retryable:  # 5xx, 429 or a timeout at the token endpoint: not a refusal
+                    raise _TransientError("token endpoint") from exc
                 raise ReauthRequiredError("Google", _oauth_error(exc)) from exc
             except HttpError as exc:
                 if exc.status_code == 429:

@@ -117,7 +117,7 @@ class TeamleaderClient:
             if error in ("invalid_grant", "invalid_request", "") or answer.status_code == 400:
                 raise ReauthRequiredError("Teamleader", str(error or answer.status_code))
             raise TeamleaderError(answer.status_code, str(error))
-        if answer.status_code >= 500:
+        if answer.status_code >= 500 or answer.status_code == 429:
             raise _TransientError(f"token endpoint {answer.status_code}")
         if answer.status_code != 200:
             raise TeamleaderError(answer.status_code, "token endpoint refused the request")
@@ -149,7 +149,11 @@ class TeamleaderClient:
             sleep=self._sleep,
             reraise=True,
         )
-        return retrying(action)
+        try:
+            return retrying(action)
+        except (_TransientError, httpx.TransportError) as exc:
+            # Still failing after every retry: the run stops here and the next one goes on.
+            raise TeamleaderError(503, f"unavailable after {self._attempts} attempts") from exc
 
     def call(self, endpoint: str, body: dict[str, Any]) -> Any:
         """POST one API call and return its `data`; waits out rate limits, retries transient

@@ -11,6 +11,8 @@ import pytest
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
+from sync import engine
+from sync.errors import TeamleaderError
 from sync.state.port import StateStore
 from tests.harness import Harness
 
@@ -50,6 +52,14 @@ def test_first_run_is_exact_and_a_second_run_writes_nothing(
     assert writes(stack) == 0
     assert len(stack.servers["teamleader"].log.calls("/")) <= 2
     assert (second.created, second.updated, second.deleted) == (0, 0, 0)
+    # Contacts edited only in what Google does not show are read again, compared, not written.
+    stack.clock.advance(5)
+    touched = sorted(harness.expected_ids())[:20]
+    for teamleader_id in touched:
+        stack.teamleader.edit_contact("acme", teamleader_id, remarks="called back on Tuesday")
+    third = harness.run()
+    assert (third.read, third.unchanged) == (20, 20)
+    assert writes(stack) == 0
 
 
 def test_after_a_bulk_import_an_unchanged_run_reads_one_page(
@@ -239,10 +249,20 @@ def test_etag_churn_and_throttling_on_both_sides(
 ) -> None:
     """Property 5."""
     harness = Harness.create(stack, firestore_state, generate(600, 0, seed=4), tmp_path)
-    stack.servers["teamleader"].faults.throttle_rate = 0.2
-    stack.servers["people"].faults.throttle_rate = 0.2
+    stack.servers["teamleader"].faults.update(
+        {
+            "throttle_rate": 0.2,
+            "throttle_next": 3,
+            "outage_path": "/contacts.list",
+            "outage_next": 3,
+            "outage_status": 429,
+        }
+    )
+    stack.servers["people"].faults.update({"throttle_rate": 0.2, "throttle_next": 3})
     harness.run()
     assert_exact(harness)
+    for api, path in (("teamleader", "/oauth2"), ("teamleader", "/contacts.list"), ("people", "/")):
+        assert len([c for c in stack.servers[api].log.calls(path) if c.status == 429]) >= 3
     targets = sorted(harness.expected_ids())[:250]
     stack.clock.advance(5)
     for i, target in enumerate(targets):
@@ -305,6 +325,30 @@ def test_dry_run_plans_without_writing(stack: SandboxStack, sqlite_state: StateS
     assert writes(stack) == 0
     assert sqlite_state.account_state("acme").cursor == {}
     assert harness.run().created == report.created
+
+
+def test_a_run_that_dies_keeps_its_queued_writes_ahead_of_the_cursor(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Skips are checkpointed while creates still wait for a full batch; the cursor stored
+    then must stay before those creates, or a run that dies loses them until the full run."""
+    monkeypatch.setattr(engine, "SKIP_FLUSH", 5)
+    harness = Harness.create(stack, sqlite_state, generate(600, 0, seed=16), tmp_path)
+    teamleader = stack.servers["teamleader"]
+
+    def outage_after_the_second_page(calls: int) -> None:
+        if calls == 2:
+            teamleader.faults.update({"outage_path": "/contacts.list", "outage_next": 1000})
+
+    stack.teamleader.during_list = outage_after_the_second_page
+    with pytest.raises(TeamleaderError):
+        harness.run()
+    assert harness.stamped_ids() == [], "no batch was full when the run died"
+    assert "contacts" in sqlite_state.account_state("acme").cursor
+    stack.teamleader.during_list = None
+    teamleader.faults.update({"outage_path": "", "outage_next": 0})
+    assert harness.run().status == "ok"
+    assert_exact(harness)
 
 
 def test_time_budget_stops_between_batches_and_the_next_run_resumes(

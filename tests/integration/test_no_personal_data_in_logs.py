@@ -77,7 +77,7 @@ def reachable(data: Dataset) -> dict[str, Any]:
 
 def provoke_failures_quoting_personal_data(stack: SandboxStack, data: dict[str, Dataset]) -> None:
     """alpha: Teamleader refuses a listing, quoting a contact; beta (revoked): the token
-    endpoint refuses, quoting the token and an address; gamma: Google's token endpoint fails
+    endpoint refuses, quoting the token and an address in its error code; gamma: Google's token endpoint fails
     once quoting the token, then Google refuses the batch create, quoting a person."""
     alpha, gamma = reachable(data["alpha"]), reachable(data["gamma"])
     quoted = f"{alpha['emails']} {alpha['telephones']}"
@@ -91,7 +91,8 @@ def provoke_failures_quoting_personal_data(stack: SandboxStack, data: dict[str, 
         answer = real(request)
         if answer.status == 400:
             form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
-            answer.body["error_description"] = f"token {form.get('refresh_token')} of {quoted} was revoked"
+            # Beyond the standard: the detail in the error code itself.
+            answer.body["error"] = f"invalid_grant: token {form.get('refresh_token')} of {quoted} was revoked"
         return answer
 
     failed_once: set[str] = set()
@@ -168,7 +169,7 @@ def test_the_cli_logs_no_personal_data_whatever_fails(stack: SandboxStack, tmp_p
     status = subprocess.run([sys.executable, "-m", "sync", "status"], env=env, capture_output=True, text=True)
     output = "".join(p.stdout + p.stderr for p in (first, second, status))
     assert "alpha: failed: TeamleaderError 400" in first.stdout
-    assert "beta: needs_reauth: Teamleader refused the refresh token (invalid_grant)" in first.stdout
+    assert "beta: needs_reauth: Teamleader refused the refresh token (refused)" in first.stdout
     assert "gamma: failed: GoogleError 403" in first.stdout
     assert "alpha: failed: ValueError" in second.stdout
     errors = [json.loads(line) for line in output.splitlines() if line.startswith("{") and "error_type" in line]

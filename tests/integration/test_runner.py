@@ -12,12 +12,15 @@ from typing import Any
 import pytest
 
 from sandbox.datagen import generate
+from sandbox.httpserver import Request, Response
 from sandbox.stack import SandboxStack
 from sync.errors import AccountBusyError, UnknownAccountError
 from sync.runner import Runner
 from sync.secrets.localfile import LocalFileSecrets
 from sync.state.port import StateStore
 from tests.harness import Harness
+
+CREATE = "/v1/people:batchCreateContacts"
 
 
 def make_runner(harness: Harness, **settings: Any) -> Runner:
@@ -153,3 +156,28 @@ def test_deletions_are_mirrored_daily_without_asking(
     daily = runner.run().accounts[0].report
     assert daily is not None and daily["mode"] == "full" and daily["deleted"] == 1
     assert victim not in harness.stamped_ids()
+
+
+def test_a_run_that_loses_its_lease_stops_writing(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    """A run stalled past its lease, whose account another invocation has taken meanwhile,
+    stops at its next renewal instead of writing beside the new holder."""
+    harness = Harness.create(stack, sqlite_state, generate(1500, 0, seed=11), tmp_path)
+    people = stack.servers["people"]
+    original = people.dispatch
+    taken: list[bool] = []
+
+    def stall_after_the_first_create(request: Request) -> Response:
+        answer = original(request)
+        if request.path == CREATE and not taken:
+            stack.clock.advance(61)
+            taken.append(sqlite_state.acquire_lease("acme", "another-invocation", stack.clock.now(), 60))
+        return answer
+
+    people.dispatch = stall_after_the_first_create  # type: ignore[method-assign]
+    outcome = make_runner(harness, lease_seconds=60).run(account="acme").accounts[0]
+    assert taken == [True]
+    assert (outcome.status, outcome.error) == ("failed", "LeaseLostError")
+    assert len(people.log.calls(CREATE)) == 1
+    assert not sqlite_state.acquire_lease("acme", "a-third", stack.clock.now(), 60), "the new holder keeps it"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -87,3 +88,12 @@ def test_a_bulk_block_larger_than_a_page_is_paged_and_swept() -> None:
     listing = FakeListing([3] * 23 + [9] * 2, [], inclusive=True)
     ids = [s.contact["id"] for s in read_changes(listing.fetch, None, PAGE)]
     assert set(ids) == {f"c{i}" for i in range(25)}
+
+
+def test_distinct_timestamps_are_read_without_sweeping_again() -> None:
+    """Bounded cost: re-anchoring at each page reads a listing once, overlapping each page only
+    by the contacts of its last two seconds; paging by offset would sweep it all again."""
+    listing = FakeListing(list(range(0, 46, 2)), [], inclusive=True)
+    ids = [s.contact["id"] for s in read_changes(listing.fetch, None, PAGE)]
+    assert set(ids) == {f"c{i}" for i in range(23)}
+    assert listing.fetches == math.ceil(23 / (PAGE - 1))
