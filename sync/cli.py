@@ -9,9 +9,9 @@ import re
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import get_args
 
 import click
 from rich.console import Console
@@ -23,6 +23,7 @@ from sync.config import Settings, load_settings
 from sync.connect import connect_google, connect_teamleader
 from sync.engine import RunReport
 from sync.errors import SyncError
+from sync.ports import Mode
 from sync.runner import Invocation, Runner
 from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET
 from sync.state.port import AccountRecord
@@ -116,7 +117,7 @@ def _runner(settings: Settings, show: Callable[[RunReport], None] | None = None)
 def _print_invocation(invocation: Invocation) -> None:
     for outcome in invocation.accounts:
         if outcome.report:
-            _print_report(RunReport(**{**outcome.report, "skip_reasons": Counter(outcome.report["skip_reasons"])}))
+            _print_report(RunReport.from_json(outcome.report))
         else:
             detail = f": {outcome.error}" if outcome.error else ""
             click.echo(f"{outcome.account}: {outcome.status}{detail}")
@@ -124,9 +125,9 @@ def _print_invocation(invocation: Invocation) -> None:
 
 @main.command()
 @click.option("--account", default=None, help="one account (default: every due account)")
-@click.option("--mode", type=click.Choice(["incremental", "full"]), default="incremental", show_default=True)
+@click.option("--mode", type=click.Choice(get_args(Mode)), default="incremental", show_default=True)
 @click.option("--dry-run", is_flag=True, help="plan without writing")
-def run(account: str | None, mode: str, dry_run: bool) -> None:
+def run(account: str | None, mode: Mode, dry_run: bool) -> None:
     """Sync now: every due account, or one."""
     settings = load_settings()
     try:

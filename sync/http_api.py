@@ -10,16 +10,17 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 from flask import Request, Response, jsonify
 
 from sync.errors import AccountBusyError, UnknownAccountError
+from sync.ports import Mode
 from sync.runner import Runner
 
 log = logging.getLogger("sync.http")
 PARAMETERS = {"account", "mode", "dry_run"}
-MODES = {"incremental", "full"}
+MODES = set(get_args(Mode))
 FLAGS = {"1": True, "true": True, "0": False, "false": False, "": False}
 
 

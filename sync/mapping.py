@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 import phonenumbers
@@ -49,12 +50,29 @@ class Mapped:
     content_hash: str
 
 
+class SkipReason(StrEnum):
+    """Why a contact is not copied, as people are shown it."""
+
+    DEACTIVATED = "deactivated in Teamleader"
+    OUTSIDE_TAGS = "outside the synced tags"
+    NO_FIRST_NAME = "no first name"
+    NO_LAST_NAME = "no last name"
+    UNREACHABLE = "no phone, mobile or e-mail"
+    MALFORMED = "malformed contact data"
+
+
 @dataclass(frozen=True)
 class Ineligible:
-    """A contact the sync does not copy, and why (shown to people as it is)."""
+    """A contact the sync does not copy, why, and what in particular (the tags, the fault)."""
 
     teamleader_id: str
-    reason: str
+    cause: SkipReason
+    detail: str = ""
+
+    @property
+    def reason(self) -> str:
+        """The reason as recorded and shown."""
+        return f"{self.cause} ({self.detail})" if self.detail else str(self.cause)
 
 
 def clean_text(value: Any) -> str:
@@ -62,25 +80,26 @@ def clean_text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def ineligibility(contact: dict[str, Any], required_tags: frozenset[str] = frozenset()) -> str | None:
+def ineligibility(contact: dict[str, Any], required_tags: frozenset[str] = frozenset()) -> Ineligible | None:
     """Why Teamleader's own integration would skip this contact, or None if it is eligible.
 
     The rule is Teamleader's: a first name, a last name, and a phone, mobile or e-mail.
     """
+    teamleader_id = str(contact["id"])
     if contact.get("status") == "deactivated":
-        return "deactivated in Teamleader"
+        return Ineligible(teamleader_id, SkipReason.DEACTIVATED)
     if required_tags and not required_tags <= set(contact.get("tags") or []):
-        return "outside the synced tags: " + ", ".join(sorted(required_tags))
+        return Ineligible(teamleader_id, SkipReason.OUTSIDE_TAGS, ", ".join(sorted(required_tags)))
     if not clean_text(contact.get("first_name")):
-        return "no first name"
+        return Ineligible(teamleader_id, SkipReason.NO_FIRST_NAME)
     if not clean_text(contact.get("last_name")):
-        return "no last name"
+        return Ineligible(teamleader_id, SkipReason.NO_LAST_NAME)
     has_email = any(clean_text(e.get("email")) for e in contact.get("emails") or [])
     has_phone = any(
         t.get("type") in ("phone", "mobile") and clean_text(t.get("number")) for t in contact.get("telephones") or []
     )
     if not (has_email or has_phone):
-        return "no phone, mobile or e-mail"
+        return Ineligible(teamleader_id, SkipReason.UNREACHABLE)
     return None
 
 
@@ -180,10 +199,10 @@ def map_contact(
     A contact whose fields are not of the documented shapes is skipped with that reason
     rather than stopping the run."""
     try:
-        reason = ineligibility(contact, required_tags)
-        if reason is not None:
-            return Ineligible(contact["id"], reason)
+        skipped = ineligibility(contact, required_tags)
+        if skipped is not None:
+            return skipped
         person = to_person(contact, companies)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        return Ineligible(str(contact.get("id")), f"malformed contact data ({type(exc).__name__})")
+        return Ineligible(str(contact.get("id")), SkipReason.MALFORMED, type(exc).__name__)
     return Mapped(contact["id"], person, content_hash(person))

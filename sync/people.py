@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -24,32 +23,13 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from sync.errors import AmbiguousWriteError, GoogleError, ReauthRequiredError
 from sync.google_http import HttpxHttp
 from sync.mapping import CLIENT_DATA_KEY, MANAGED_FIELDS
+from sync.ports import BatchLimits, PersonRef, WriteOutcome
 
 SCOPES = ["https://www.googleapis.com/auth/contacts"]
-CREATE_BATCH = 200
-UPDATE_BATCH = 200
-DELETE_BATCH = 500
 GET_BATCH = 200
 MEMBERS_BATCH = 1000
 STALE_ETAG_ROUNDS = 3
 MY_CONTACTS = "contactGroups/myContacts"
-
-
-@dataclass(frozen=True)
-class PersonRef:
-    """Where a person lives in Google and the etag of its current version."""
-
-    resource_name: str
-    etag: str
-
-
-@dataclass
-class WriteOutcome:
-    """Per Teamleader id: what a batch write did."""
-
-    done: dict[str, PersonRef] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)
 
 
 class _ThrottledError(Exception):
@@ -135,6 +115,8 @@ class PeopleClient:
         )
         self._sleep = sleep
         self._attempts = attempts
+        # Google's limits per call: 200 creates, 200 updates, 500 deletes.
+        self.limits = BatchLimits()
         self.calls = 0
         self.writes = 0
 
@@ -363,9 +345,8 @@ class PeopleClient:
                     found[response["requestedResourceName"]] = _ref(response["person"])
         return found
 
-    def delete(self, resource_names: list[str]) -> list[str]:
-        """Delete persons, at most 500 per call; persons already gone count as deleted.
-        Answers the names that are gone now."""
+    def delete(self, resource_names: list[str]) -> None:
+        """Delete persons, at most 500 per call; persons already gone count as deleted."""
         pending = list(resource_names)
         while pending:
             try:
@@ -377,7 +358,6 @@ class PeopleClient:
                 if exc.status_code not in (400, 404) or not errors:
                     raise GoogleError(exc.status_code, _message(exc), _status(exc)) from exc
                 pending = [name for name in pending if name not in errors]
-        return list(resource_names)
 
     def stamped(self) -> Iterator[tuple[str, PersonRef]]:
         """Every person that carries a Teamleader id, as Google's lists show them now

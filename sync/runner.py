@@ -23,6 +23,7 @@ from sync.errors import (
     describe,
 )
 from sync.logs import account_var, run_var
+from sync.ports import Mode
 from sync.secrets.port import SecretStore
 from sync.state.port import AccountRecord, StateStore
 from sync.wiring import run_account
@@ -84,7 +85,7 @@ class Runner:
         records = [r for r in self.state.accounts() if r.enabled and r.status != "needs_reauth"]
         return sorted(records, key=lambda r: r.last_run or "")
 
-    def run(self, *, account: str | None = None, mode: str = "incremental", dry_run: bool = False) -> Invocation:
+    def run(self, *, account: str | None = None, mode: Mode = "incremental", dry_run: bool = False) -> Invocation:
         """Serve one named account (UnknownAccountError, AccountBusyError) or every due one."""
         invocation = Invocation(uuid.uuid4().hex[:12])
         deadline = self.clock() + self.settings.time_budget_seconds
@@ -109,7 +110,7 @@ class Runner:
             invocation.status = "partial"
         return invocation
 
-    def _serve(self, record: AccountRecord, mode: str, dry_run: bool, deadline: float) -> AccountOutcome:
+    def _serve(self, record: AccountRecord, mode: Mode, dry_run: bool, deadline: float) -> AccountOutcome:
         holder = uuid.uuid4().hex
         try:
             taken = self.state.acquire_lease(record.account_id, holder, self.clock(), self.settings.lease_seconds)

@@ -207,6 +207,10 @@ class TeamleaderClient:
 
     # ---- endpoints the sync uses ----
 
+    def last_page(self, page: list[dict[str, Any]]) -> bool:
+        """Whether a listing ends with this page: a page shorter than asked for."""
+        return len(page) < PAGE_SIZE
+
     def _changed_since(self, endpoint: str, updated_since: datetime | None, page: int) -> list[dict[str, Any]]:
         body: dict[str, Any] = {
             "sort": [{"field": "updated_at", "order": "asc"}],

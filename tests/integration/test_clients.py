@@ -10,7 +10,8 @@ import pytest
 from sandbox.datagen import generate
 from sandbox.stack import TEAMLEADER_CLIENT, SandboxStack
 from sync.errors import AmbiguousWriteError, ReauthRequiredError, TeamleaderForbiddenError, TokenStoreError
-from sync.people import PeopleClient, PersonRef
+from sync.people import PeopleClient
+from sync.ports import PersonRef
 from sync.teamleader import TeamleaderClient, TeamleaderTokens, parse_rate_reset
 from tests.harness import google_user_credentials
 

@@ -10,7 +10,7 @@ import pytest
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
-from sync import engine
+from sync.engine import streams
 from sync.errors import GoogleError
 from sync.mapping import format_phone
 from sync.state.port import StateStore
@@ -168,7 +168,7 @@ def test_a_change_reaching_too_many_people_reads_every_contact_instead(
     """A queue longer than a full read costs is dropped for the full read, in the same write
     as the company: the stored queue stays small, and nobody the change reaches is missed."""
     harness, company, people = synced_with_a_busy_company(stack, sqlite_state, tmp_path, 46)
-    monkeypatch.setattr(engine, "MAX_QUEUED", 3)
+    monkeypatch.setattr(streams, "MAX_QUEUED", 3)
     rename_in_a_run_that_dies(stack, harness, company, "Overal Bekend NV")
     stored = sqlite_state.account_state("acme").cursor
     assert "contacts" not in stored and not stored["recheck"]

@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
-from sync import engine
+from sync.engine import writer
 from sync.errors import TeamleaderError
 from sync.state.port import StateStore
 from tests.harness import Harness
@@ -332,7 +332,7 @@ def test_a_run_that_dies_keeps_its_queued_writes_ahead_of_the_cursor(
 ) -> None:
     """Skips are checkpointed while creates still wait for a full batch; the cursor stored
     then must stay before those creates, or a run that dies loses them until the full run."""
-    monkeypatch.setattr(engine, "SKIP_FLUSH", 5)
+    monkeypatch.setattr(writer, "SKIP_FLUSH", 5)
     harness = Harness.create(stack, sqlite_state, generate(600, 0, seed=16), tmp_path)
     teamleader = stack.servers["teamleader"]
 

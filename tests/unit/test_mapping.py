@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.mapping import CLIENT_DATA_KEY, Company, Ineligible, Mapped, content_hash, format_phone, map_contact
+from sync.mapping import (
+    CLIENT_DATA_KEY,
+    Company,
+    Ineligible,
+    Mapped,
+    SkipReason,
+    content_hash,
+    format_phone,
+    map_contact,
+)
 
 
 def contact(**changes: Any) -> dict[str, Any]:
@@ -64,7 +73,7 @@ def test_full_contact_maps_every_managed_field() -> None:
 )
 def test_teamleaders_eligibility_rule(changes: dict[str, Any], reason: str) -> None:
     decision = map_contact(contact(**changes))
-    assert decision == Ineligible("c-1", reason)
+    assert decision == Ineligible("c-1", SkipReason(reason))
 
 
 def test_a_mobile_alone_or_an_email_alone_is_enough() -> None:
@@ -97,7 +106,9 @@ def test_odd_values_are_left_out_not_fatal() -> None:
     ],
 )
 def test_malformed_contacts_are_skipped_with_a_reason(changes: dict[str, Any], reason: str) -> None:
-    assert map_contact(contact(**changes)) == Ineligible("c-1", reason)
+    skipped = map_contact(contact(**changes))
+    assert isinstance(skipped, Ineligible) and skipped.teamleader_id == "c-1"
+    assert skipped.reason == reason
 
 
 def test_unparseable_phone_is_kept_as_typed() -> None:

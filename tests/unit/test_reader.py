@@ -9,10 +9,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.reader import read_changes, updated_at
+from sync.engine.paging import read_changes, updated_at
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 PAGE = 5
+
+
+def last_page(page: list[dict[str, Any]]) -> bool:
+    return len(page) < PAGE
 
 
 class FakeListing:
@@ -63,9 +67,10 @@ def test_nothing_older_than_the_cursor_is_missed(
     listing = FakeListing(sorted(stamps), ops, inclusive)
     seen: set[tuple[str, str]] = set()
     cursor = None
-    for sighting in read_changes(listing.fetch, None, PAGE):
-        seen.add((sighting.contact["id"], sighting.contact["updated_at"]))
-        moment = updated_at(sighting.contact)
+    for sighting in read_changes(listing.fetch, None, last_page):
+        assert sighting.record is not None
+        seen.add((sighting.record_id, sighting.record["updated_at"]))
+        moment = updated_at(sighting.record)
         cursor = moment if cursor is None or moment > cursor else cursor
         assert listing.fetches < 10_000
     # Every contact as it is now was read, unless the next run (from the cursor) will read it.
@@ -78,15 +83,15 @@ def test_nothing_older_than_the_cursor_is_missed(
 @given(stamps=stamps, inclusive=st.booleans())
 def test_restart_from_any_resume_point_reads_the_rest(stamps: list[int], inclusive: bool) -> None:
     listing = FakeListing(sorted(stamps), [], inclusive)
-    sightings = list(read_changes(listing.fetch, None, PAGE))
+    sightings = list(read_changes(listing.fetch, None, last_page))
     for i, sighting in enumerate(sightings):
-        again = {s.contact["id"] for s in read_changes(listing.fetch, sighting.resume_from, PAGE)}
-        assert {s.contact["id"] for s in sightings[i:]} <= again
+        again = {s.record_id for s in read_changes(listing.fetch, sighting.resume_from, last_page)}
+        assert {s.record_id for s in sightings[i:]} <= again
 
 
 def test_a_bulk_block_larger_than_a_page_is_paged_and_swept() -> None:
     listing = FakeListing([3] * 23 + [9] * 2, [], inclusive=True)
-    ids = [s.contact["id"] for s in read_changes(listing.fetch, None, PAGE)]
+    ids = [s.record_id for s in read_changes(listing.fetch, None, last_page)]
     assert set(ids) == {f"c{i}" for i in range(25)}
 
 
@@ -94,6 +99,6 @@ def test_distinct_timestamps_are_read_without_sweeping_again() -> None:
     """Bounded cost: re-anchoring at each page reads a listing once, overlapping each page only
     by the contacts of its last two seconds; paging by offset would sweep it all again."""
     listing = FakeListing(list(range(0, 46, 2)), [], inclusive=True)
-    ids = [s.contact["id"] for s in read_changes(listing.fetch, None, PAGE)]
+    ids = [s.record_id for s in read_changes(listing.fetch, None, last_page)]
     assert set(ids) == {f"c{i}" for i in range(23)}
     assert listing.fetches == math.ceil(23 / (PAGE - 1))

@@ -16,26 +16,38 @@ from datetime import datetime, timedelta
 from typing import Any
 
 FetchPage = Callable[[datetime | None, int], list[dict[str, Any]]]
+LastPage = Callable[[list[dict[str, Any]]], bool]
 ONE_SECOND = timedelta(seconds=1)
+# How long after a second's last change its listing is taken as complete; absorbs clock skew
+# between this machine and Teamleader.
+SETTLE_MARGIN = timedelta(minutes=5)
 
 
-def updated_at(contact: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(contact["updated_at"])
+def updated_at(record: dict[str, Any]) -> datetime:
+    """When Teamleader last changed a contact or company."""
+    return datetime.fromisoformat(record["updated_at"])
 
 
 @dataclass(frozen=True)
 class Sighting:
-    """A contact as read, and the cursor from which a restart would read it again."""
+    """A record as read, or None where Teamleader no longer has it, and the cursor from which
+    a restart would read it again."""
 
-    contact: dict[str, Any]
+    record_id: str
+    record: dict[str, Any] | None
     resume_from: datetime | None
 
+    @classmethod
+    def of(cls, record: dict[str, Any], resume_from: datetime | None) -> Sighting:
+        return cls(str(record["id"]), record, resume_from)
 
-def read_changes(fetch: FetchPage, since: datetime | None, page_size: int) -> Iterator[Sighting]:
+
+def read_changes(fetch: FetchPage, since: datetime | None, last_page: LastPage) -> Iterator[Sighting]:
     """Every contact updated at or after `since`, oldest first; some more than once.
 
     `fetch(anchor, number)` answers page `number` of contacts with updated_at >= anchor - 1s
-    (or all contacts when anchor is None), sorted by updated_at ascending.
+    (or all contacts when anchor is None), sorted by updated_at ascending; `last_page(page)`
+    says whether a listing ends with that page.
     """
     anchor = since
     number = 1
@@ -45,8 +57,8 @@ def read_changes(fetch: FetchPage, since: datetime | None, page_size: int) -> It
         for contact in page:
             seen[contact["id"]] = updated_at(contact)
             # Inside a block paged by number, a restart must read the whole block again.
-            yield Sighting(contact, anchor if number > 1 else updated_at(contact))
-        if len(page) < page_size:
+            yield Sighting.of(contact, anchor if number > 1 else updated_at(contact))
+        if last_page(page):
             if number > 1:
                 yield from _sweep(fetch, anchor, number, seen)
             return
@@ -71,7 +83,7 @@ def _sweep(fetch: FetchPage, anchor: datetime | None, pages: int, seen: dict[str
                 listing.append((contact["id"], contact["updated_at"]))
                 if seen.get(contact["id"]) != updated_at(contact):
                     seen[contact["id"]] = updated_at(contact)
-                    yield Sighting(contact, anchor)
+                    yield Sighting.of(contact, anchor)
         if listing == previous:
             return
         previous = listing
@@ -79,3 +91,27 @@ def _sweep(fetch: FetchPage, anchor: datetime | None, pages: int, seen: dict[str
 
 def _filter_time(anchor: datetime | None) -> datetime | None:
     return None if anchor is None else anchor - ONE_SECOND
+
+
+def past_the_newest(newest: datetime | None, last_fetch_at: float | None) -> datetime | None:
+    """After a complete read, the cursor may step past the newest timestamp read, so that the
+    next run does not read that second's records again (after a bulk import, thousands). Safe
+    once the last page was fetched well after that second: a record changed since has a later
+    timestamp, and one changed at the next second would have been on the last page."""
+    if newest is None or last_fetch_at is None:
+        return newest
+    if (newest + SETTLE_MARGIN).timestamp() <= last_fetch_at:
+        return newest + timedelta(seconds=2)
+    return newest
+
+
+def every_id(list_page: Callable[[int], list[dict[str, Any]]], last_page: LastPage) -> set[str]:
+    """The ids on every page of a listing."""
+    present: set[str] = set()
+    number = 1
+    while True:
+        page = list_page(number)
+        present.update(record["id"] for record in page)
+        if last_page(page):
+            return present
+        number += 1

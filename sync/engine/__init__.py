@@ -1,0 +1,6 @@
+"""The sync engine: one account's run, from Teamleader's changes to Google's persons."""
+
+from sync.engine.report import RunReport
+from sync.engine.run import AccountConfig, Engine, EngineOptions
+
+__all__ = ["AccountConfig", "Engine", "EngineOptions", "RunReport"]

@@ -1,0 +1,58 @@
+"""Where each stream's reading stopped, as typed data, stored with every checkpoint.
+
+The stored form keeps the keys it has always had (`contacts`, `companies`, `companies_full`,
+`recheck`), so accounts synced before keep their place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass
+class ContactsBookmark:
+    """The contacts stream: the listing resumes at `cursor` (None: read every contact), and
+    `recheck` names contacts a company change reached, to read again before the listing."""
+
+    cursor: datetime | None = None
+    recheck: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CompaniesBookmark:
+    """The companies stream. `cursor` is where the next incremental read starts; None until a
+    first pass over every company has ended. `full_pass_from` is where an unfinished pass
+    over every company (a first or a full run's) resumes."""
+
+    cursor: datetime | None = None
+    full_pass_from: datetime | None = None
+
+
+@dataclass
+class Bookmarks:
+    """Both streams' bookmarks, as one account's state stores them."""
+
+    contacts: ContactsBookmark = field(default_factory=ContactsBookmark)
+    companies: CompaniesBookmark = field(default_factory=CompaniesBookmark)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Bookmarks:
+        return cls(
+            ContactsBookmark(_time(data.get("contacts")), list(data.get("recheck") or [])),
+            CompaniesBookmark(_time(data.get("companies")), _time(data.get("companies_full"))),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"recheck": list(self.contacts.recheck)}
+        if self.contacts.cursor is not None:
+            data["contacts"] = self.contacts.cursor.isoformat()
+        if self.companies.cursor is not None:
+            data["companies"] = self.companies.cursor.isoformat()
+        if self.companies.full_pass_from is not None:
+            data["companies_full"] = self.companies.full_pass_from.isoformat()
+        return data

@@ -1,0 +1,117 @@
+"""One contact and what the sync knows of it → the one thing to do about it. A pure table:
+
+| Teamleader                         | id map entry                          | decision     |
+|------------------------------------|---------------------------------------|--------------|
+| gone                               | a person in Google                    | Delete       |
+| gone                               | none, or no person                    | Forget       |
+| ineligible                         | a person in Google                    | Delete       |
+| ineligible                         | skipped for this very reason          | Skip (known) |
+| ineligible                         | anything else                         | Skip (new)   |
+| eligible                           | failed with this very content         | StillFailing |
+| eligible                           | synced with this very content         | Unchanged    |
+| eligible                           | synced or failed, with a person       | Update       |
+| eligible                           | none, skipped, or failed with none    | Create       |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sync.mapping import Company, Ineligible, Mapped, map_contact
+from sync.ports import PersonRef
+from sync.state.port import Entry
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which contacts of the account a destination takes."""
+
+    required_tags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Create:
+    mapped: Mapped
+
+    @property
+    def teamleader_id(self) -> str:
+        return self.mapped.teamleader_id
+
+
+@dataclass(frozen=True)
+class Update:
+    mapped: Mapped
+    ref: PersonRef
+
+    @property
+    def teamleader_id(self) -> str:
+        return self.mapped.teamleader_id
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Remove the person. `reason` is why the contact is skipped from now on; None when
+    Teamleader no longer has the contact, and its entry goes too."""
+
+    teamleader_id: str
+    resource_name: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Not in Google, for `reason`; `record` when the id map does not say so yet."""
+
+    teamleader_id: str
+    reason: str
+    record: bool
+
+
+@dataclass(frozen=True)
+class Forget:
+    """Teamleader no longer has the contact and Google holds nothing of it: drop its entry."""
+
+    teamleader_id: str
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    teamleader_id: str
+
+
+@dataclass(frozen=True)
+class StillFailing:
+    """Google refused this very content before: tried again only once it changes."""
+
+    teamleader_id: str
+
+
+Decision = Create | Update | Delete | Skip | Forget | Unchanged | StillFailing
+Write = Create | Update | Delete
+
+
+def decide(
+    teamleader_id: str,
+    contact: dict[str, Any] | None,
+    entry: Entry | None,
+    companies: tuple[Company, ...] = (),
+    scope: Scope = Scope(),
+) -> Decision:
+    """What to do about one contact (None: Teamleader no longer has it) given its entry."""
+    person = entry.resource_name if entry is not None and entry.state != "skipped" else None
+    if contact is None:
+        return Delete(teamleader_id, person) if person else Forget(teamleader_id)
+    mapped = map_contact(contact, companies, required_tags=scope.required_tags)
+    if isinstance(mapped, Ineligible):
+        if person:
+            return Delete(teamleader_id, person, mapped.reason)
+        known = entry is not None and entry.state == "skipped" and entry.reason == mapped.reason
+        return Skip(teamleader_id, mapped.reason, record=not known)
+    if entry is not None and entry.state == "failed" and entry.content_hash == mapped.content_hash:
+        return StillFailing(teamleader_id)
+    if entry is not None and entry.resource_name and entry.state in ("synced", "failed"):
+        if entry.state == "synced" and entry.content_hash == mapped.content_hash:
+            return Unchanged(teamleader_id)
+        return Update(mapped, PersonRef(entry.resource_name, entry.etag or ""))
+    return Create(mapped)

@@ -1,0 +1,86 @@
+"""A dry run: the same engine against a destination that records instead of writing and a
+state store that is read but never written, so a plan is exactly what a run would do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sync.ports import BatchLimits, Destination, PersonRef, SyncState, WriteOutcome
+from sync.state.port import AccountState, Checkpoint, CompanyRecord, Entry, Intent
+
+PLANNED = "dry-run/"
+
+
+class RecordingDestination:
+    """Reads from the real destination; answers writes as if Google had made them."""
+
+    def __init__(self, real: Destination) -> None:
+        self._real = real
+        self.limits: BatchLimits = real.limits
+
+    @property
+    def calls(self) -> int:
+        return self._real.calls
+
+    @property
+    def writes(self) -> int:
+        return 0
+
+    def find_group(self, name: str) -> str | None:
+        return self._real.find_group(name)
+
+    def group_exists(self, resource_name: str) -> bool:
+        return self._real.group_exists(resource_name)
+
+    def create_group(self, name: str) -> str:
+        return PLANNED + name
+
+    def add_members(self, group: str, resource_names: list[str]) -> list[str]:
+        return []  # as if every person were still there
+
+    def create(self, items: list[tuple[str, dict[str, Any]]], group: str) -> WriteOutcome:
+        return WriteOutcome(done={tid: PersonRef(PLANNED + tid, "") for tid, _ in items})
+
+    def update(self, items: list[tuple[str, PersonRef, dict[str, Any]]]) -> WriteOutcome:
+        return WriteOutcome(done={tid: ref for tid, ref, _ in items})
+
+    def delete(self, resource_names: list[str]) -> None:
+        """Nothing is deleted."""
+
+    def get(self, resource_names: list[str]) -> dict[str, PersonRef]:
+        return self._real.get(resource_names)
+
+    def stamped(self) -> Iterator[tuple[str, PersonRef]]:
+        return self._real.stamped()
+
+
+class ReadOnlyState:
+    """Answers every read from the real store; every write is dropped."""
+
+    def __init__(self, real: SyncState) -> None:
+        self._real = real
+
+    def account_state(self, account: str) -> AccountState:
+        return self._real.account_state(account)
+
+    def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]:
+        return self._real.entries(account, teamleader_ids)
+
+    def all_entries(self, account: str) -> Iterator[Entry]:
+        return self._real.all_entries(account)
+
+    def intents(self, account: str) -> list[Intent]:
+        return self._real.intents(account)
+
+    def companies(self, account: str) -> dict[str, CompanyRecord]:
+        return self._real.companies(account)
+
+    def record_intent(self, account: str, intent: Intent) -> None:
+        """Dropped."""
+
+    def commit(self, account: str, checkpoint: Checkpoint) -> None:
+        """Dropped."""
+
+    def save_report(self, account: str, report: dict[str, Any]) -> None:
+        """Dropped."""

@@ -1,0 +1,31 @@
+"""The full run's reconciliation: Teamleader announces no deletions and Google's persons can be
+deleted by hand, so once a day every id is compared on both sides."""
+
+from __future__ import annotations
+
+from sync.engine.ledger import Ledger
+from sync.engine.paging import every_id
+from sync.ports import Destination, Source
+from sync.state.port import Checkpoint
+
+GET_CHUNK = 200
+
+
+def reconcile(source: Source, destination: Destination, ledger: Ledger) -> list[str]:
+    """The contacts to read again: the ones the id map knows and Teamleader no longer lists
+    (gone, or merely moved while paged), the ones Teamleader lists and the map never saw, and
+    the ones whose person was deleted in Google (their entries are dropped first, so that they
+    are created again)."""
+    present = every_id(source.list_contact_ids, source.last_page)
+    entries = ledger.load_all()
+    absent = [e.teamleader_id for e in entries if e.teamleader_id not in present]
+    unknown = sorted(present - {e.teamleader_id for e in entries})
+    synced = [e for e in entries if e.state == "synced" and e.resource_name]
+    lost: list[str] = []
+    for start in range(0, len(synced), GET_CHUNK):
+        chunk = synced[start : start + GET_CHUNK]
+        current = destination.get([e.resource_name for e in chunk if e.resource_name])
+        lost += [e.teamleader_id for e in chunk if e.resource_name not in current]
+    if lost:
+        ledger.commit(Checkpoint(removed=lost))
+    return absent + lost + unknown

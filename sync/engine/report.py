@@ -1,0 +1,84 @@
+"""What a run did, for people and for the state store, and the tally it is counted from."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+RunStatus = Literal["running", "ok", "partial", "failed"]
+# Failures listed by name in a report; the count covers them all.
+MAX_FAILURES_IN_REPORT = 100
+
+
+@dataclass
+class RunReport:
+    """One account's run: counts, calls and how it ended."""
+
+    account: str
+    run_id: str
+    mode: str
+    dry_run: bool
+    started: str
+    status: RunStatus = "running"
+    finished: str = ""
+    read: int = 0
+    companies_read: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    uncertain: int = 0
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    failed: int = 0
+    still_failing: int = 0
+    cursor: str | None = None
+    teamleader_calls: int = 0
+    google_calls: int = 0
+    google_writes: int = 0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["skip_reasons"] = {str(reason): count for reason, count in self.skip_reasons.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunReport:
+        return cls(**{**data, "skip_reasons": Counter(data.get("skip_reasons") or {})})
+
+
+class Tally:
+    """Counts a run's contacts once each, however often the cursor reads them again: the
+    latest decision about a contact is the one that counts."""
+
+    def __init__(self, report: RunReport) -> None:
+        self._report = report
+        self._unchanged: set[str] = set()
+        self._skipped: dict[str, str] = {}
+
+    def seen_again(self, teamleader_id: str) -> None:
+        """Forget what was counted for a contact that is being decided anew."""
+        self._unchanged.discard(teamleader_id)
+        if self._skipped.pop(teamleader_id, None) is not None:
+            self._sync_skips()
+        self._report.unchanged = len(self._unchanged)
+
+    def unchanged(self, teamleader_id: str) -> None:
+        self._unchanged.add(teamleader_id)
+        self._report.unchanged = len(self._unchanged)
+
+    def skipped(self, teamleader_id: str, reason: str) -> None:
+        self._skipped[teamleader_id] = reason
+        self._sync_skips()
+
+    def failed(self, teamleader_id: str, reason: str) -> None:
+        self._report.failed += 1
+        if len(self._report.failures) < MAX_FAILURES_IN_REPORT:
+            self._report.failures.append({"teamleader_id": teamleader_id, "reason": reason})
+
+    def _sync_skips(self) -> None:
+        self._report.skip_reasons = Counter(self._skipped.values())
+        self._report.skipped = len(self._skipped)

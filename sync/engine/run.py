@@ -1,0 +1,205 @@
+"""One account's run, read top to bottom. Data passes through the parts in this order:
+
+1. `group.ensure_group`: the contact group exists (adopted, created, or refilled).
+2. `settle.settle`: creates whose answer was lost are adopted from what Google lists, or
+   queued to be read and created again once the lists can show them.
+3. `streams.CompanyStream`: companies changed since their bookmark; each change is committed
+   together with the contacts it reaches, queued on the contacts stream.
+4. `streams.ContactStream`: the queued contacts, then every contact changed since the cursor
+   (and, in a full run, what `reconcile.reconcile` finds missing on either side).
+5. `decide.decide`: each contact and its id-map entry → create, update, delete, skip, ...
+6. `writer.BatchWriter`: full batches to Google; after each, one atomic checkpoint of the
+   id-map entries and both bookmarks, the contacts cursor never past a queued write.
+7. The report, saved with the run's counts and calls.
+
+A dry run is the same run against `dry_run.RecordingDestination` and `dry_run.ReadOnlyState`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sync.companies import companies_by_contact
+from sync.engine.bookmarks import Bookmarks
+from sync.engine.decide import Decision, Delete, Scope, Skip, StillFailing, Unchanged, decide
+from sync.engine.dry_run import ReadOnlyState, RecordingDestination
+from sync.engine.group import ensure_group
+from sync.engine.ledger import Ledger
+from sync.engine.pace import OutOfTimeError, Pace
+from sync.engine.paging import Sighting
+from sync.engine.reconcile import reconcile
+from sync.engine.report import RunReport, Tally
+from sync.engine.settle import settle
+from sync.engine.streams import CompanyStream, ContactStream
+from sync.engine.writer import BatchWriter
+from sync.errors import describe
+from sync.mapping import Company
+from sync.ports import Destination, Mode, Source, SyncState
+from sync.state.port import Checkpoint
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """What the engine needs to know of an account."""
+
+    account_id: str
+    group_name: str = "Teamleader"
+    required_tags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How a run behaves; defaults are the product's."""
+
+    mode: Mode = "incremental"  # or "full": also mirror deletions and repair Google-side losses
+    dry_run: bool = False
+    deadline: float | None = None  # epoch seconds; no new batch starts after it
+    # How long Google's lists may lag a create: an unanswered create not listed after this
+    # long did not happen and is sent again; before that it stays uncertain.
+    create_visibility_delay: float = 1800.0
+
+
+def _now_iso(clock: Callable[[], float]) -> str:
+    return datetime.fromtimestamp(clock(), tz=UTC).isoformat(timespec="seconds")
+
+
+class Engine:
+    """Runs one account once."""
+
+    def __init__(
+        self,
+        account: AccountConfig,
+        source: Source,
+        destination: Destination,
+        state: SyncState,
+        options: EngineOptions | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        progress: Callable[[RunReport], None] | None = None,
+        run_id: str | None = None,
+        keep_alive: Callable[[], None] | None = None,
+    ) -> None:
+        self.options = options or EngineOptions()
+        if self.options.dry_run:
+            destination, state = RecordingDestination(destination), ReadOnlyState(state)
+        self.account = account
+        self.source = source
+        self.destination = destination
+        self.state = state
+        self.clock = clock
+        run_id = run_id or uuid.uuid4().hex[:12]
+        self.report = RunReport(account.account_id, run_id, self.options.mode, self.options.dry_run, _now_iso(clock))
+        self.tally = Tally(self.report)
+        self.pace = Pace(
+            self.report, clock=clock, deadline=self.options.deadline, progress=progress, keep_alive=keep_alive
+        )
+        self.ledger = Ledger(state, account.account_id)
+        stored = state.account_state(account.account_id)
+        self.group = stored.group
+        self.bookmarks = Bookmarks.from_json(stored.cursor)
+        self.contacts = ContactStream(source, self.bookmarks.contacts, clock=clock, prefetch=self.ledger.prefetch)
+        self.companies: dict[str, tuple[Company, ...]] = {}
+        self.writer = BatchWriter(
+            destination, self.ledger, self.report, self.tally, clock=clock, checkpoint=self.checkpoint
+        )
+
+    def run(self) -> RunReport:
+        """Run to the end, or until the deadline; the report says which (ok or partial)."""
+        first_run = self.bookmarks.contacts.cursor is None
+        try:
+            self.writer.group = ensure_group(self.destination, self.ledger, self.account.group_name, self.group)
+            settled = settle(
+                self.destination,
+                self.ledger,
+                now=self.clock(),
+                visibility_delay=self.options.create_visibility_delay,
+                first_run=first_run,
+            )
+            self.writer.blocked |= settled.uncertain
+            self.report.uncertain = len(settled.uncertain)
+            self._read_companies()
+            self._decide_and_write(self.contacts.queued(settled.recheck))
+            self._decide_and_write(self.contacts.changed())
+            if self.options.mode == "full":
+                self._decide_and_write(self.contacts.by_id(reconcile(self.source, self.destination, self.ledger)))
+            self.writer.flush_all()
+            self.contacts.complete()
+            self.checkpoint()
+            self.report.status = "ok"
+        except OutOfTimeError:
+            self.checkpoint()
+            self.report.status = "partial"
+        except Exception as exc:
+            self.report.status = "failed"
+            self.report.error = describe(exc)
+            raise
+        finally:
+            self._finish()
+        return self.report
+
+    def _read_companies(self) -> None:
+        """Bring the stored companies up to date; a change and the contacts it reaches are
+        committed together, so a crash cannot lose them."""
+        stream = CompanyStream(
+            self.source,
+            self.bookmarks.companies,
+            self.state.companies(self.account.account_id),
+            full=self.options.mode == "full",
+            clock=self.clock,
+            before_each=self._before_company,
+        )
+        for changes in stream.changes():
+            self.report.companies_read = stream.read
+            self.contacts.queue(changes.reached)
+            self.checkpoint(Checkpoint(companies=changes.records, removed_companies=changes.removed))
+        self.companies = companies_by_contact(stream.records.values())
+
+    def _before_company(self) -> None:
+        self.pace.check()
+        self.pace.alive()
+
+    def _decide_and_write(self, sightings: Iterable[Sighting]) -> None:
+        scope = Scope(self.account.required_tags)
+        for sighting in sightings:
+            self.pace.contact_read()
+            self.report.read += 1
+            teamleader_id = sighting.record_id
+            if teamleader_id in self.writer.blocked:
+                continue
+            entry = self.ledger.get(teamleader_id)
+            decision = decide(teamleader_id, sighting.record, entry, self.companies.get(teamleader_id, ()), scope)
+            if sighting.record is not None:
+                self._count(decision)
+            self.writer.put(decision, sighting.resume_from)
+
+    def _count(self, decision: Decision) -> None:
+        self.tally.seen_again(decision.teamleader_id)
+        match decision:
+            case Unchanged():
+                self.tally.unchanged(decision.teamleader_id)
+            case StillFailing():
+                self.report.still_failing += 1
+            case Skip(reason=reason) | Delete(reason=str() as reason):
+                self.tally.skipped(decision.teamleader_id, reason)
+
+    def checkpoint(self, checkpoint: Checkpoint | None = None) -> None:
+        """Commit a batch's results with the id-map changes waiting for a checkpoint and both
+        bookmarks, the contacts cursor never past a queued write."""
+        checkpoint = checkpoint or Checkpoint()
+        self.writer.drain_into(checkpoint)
+        self.bookmarks.contacts.cursor = self.writer.resume_point(self.contacts.position)
+        checkpoint.cursor = self.bookmarks.to_json()
+        self.ledger.commit(checkpoint)
+        self.pace.tick()
+
+    def _finish(self) -> None:
+        self.report.finished = _now_iso(self.clock)
+        self.report.cursor = self.contacts.position.isoformat() if self.contacts.position else None
+        self.report.teamleader_calls = self.source.calls
+        self.report.google_calls = self.destination.calls
+        self.report.google_writes = self.destination.writes
+        self.state.save_report(self.account.account_id, self.report.to_json())

@@ -1,0 +1,122 @@
+"""What the engine sees of the world: the Teamleader source, the Google destination, one
+account's sync state, and their value types. The engine imports these, never an adapter, so
+one engine runs against the real APIs or the sandbox, on Firestore or SQLite, or as a dry run
+that only records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from sync.state.port import AccountState, Checkpoint, CompanyRecord, Entry, Intent
+
+Mode = Literal["incremental", "full"]
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    """Where a person lives in Google and the etag of its current version."""
+
+    resource_name: str
+    etag: str
+
+
+@dataclass
+class WriteOutcome:
+    """Per Teamleader id: what a batch write did."""
+
+    done: dict[str, PersonRef] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    # Updated persons that Google no longer has (deleted by hand).
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """The most persons one write call takes."""
+
+    create: int = 200
+    update: int = 200
+    delete: int = 500
+
+
+class Source(Protocol):
+    """The Teamleader side: contacts and companies, paged."""
+
+    @property
+    def calls(self) -> int:
+        """API calls made so far."""
+        ...
+
+    def last_page(self, page: list[dict[str, Any]]) -> bool:
+        """Whether a listing ends with this page."""
+        ...
+
+    def list_contacts(self, *, updated_since: datetime | None = None, page: int = 1) -> list[dict[str, Any]]: ...
+
+    def contacts_by_ids(self, ids: list[str]) -> list[dict[str, Any]]: ...
+
+    def list_contact_ids(self, page: int) -> list[dict[str, Any]]: ...
+
+    def list_companies(self, *, updated_since: datetime | None = None, page: int = 1) -> list[dict[str, Any]]: ...
+
+    def list_company_ids(self, page: int) -> list[dict[str, Any]]: ...
+
+    def company(self, company_id: str) -> dict[str, Any] | None: ...
+
+
+class Destination(Protocol):
+    """The Google side: one user's contact group and the persons in it."""
+
+    limits: BatchLimits
+
+    @property
+    def calls(self) -> int:
+        """API calls made so far."""
+        ...
+
+    @property
+    def writes(self) -> int:
+        """Of those, the ones that write."""
+        ...
+
+    def find_group(self, name: str) -> str | None: ...
+
+    def group_exists(self, resource_name: str) -> bool: ...
+
+    def create_group(self, name: str) -> str: ...
+
+    def add_members(self, group: str, resource_names: list[str]) -> list[str]: ...
+
+    def create(self, items: list[tuple[str, dict[str, Any]]], group: str) -> WriteOutcome: ...
+
+    def update(self, items: list[tuple[str, PersonRef, dict[str, Any]]]) -> WriteOutcome: ...
+
+    def delete(self, resource_names: list[str]) -> None: ...
+
+    def get(self, resource_names: list[str]) -> dict[str, PersonRef]: ...
+
+    def stamped(self) -> Iterator[tuple[str, PersonRef]]: ...
+
+
+class SyncState(Protocol):
+    """What a run reads and writes of the state store (the adapters hold more: accounts,
+    leases)."""
+
+    def account_state(self, account: str) -> AccountState: ...
+
+    def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]: ...
+
+    def all_entries(self, account: str) -> Iterator[Entry]: ...
+
+    def intents(self, account: str) -> list[Intent]: ...
+
+    def companies(self, account: str) -> dict[str, CompanyRecord]: ...
+
+    def record_intent(self, account: str, intent: Intent) -> None: ...
+
+    def commit(self, account: str, checkpoint: Checkpoint) -> None: ...
+
+    def save_report(self, account: str, report: dict[str, Any]) -> None: ...
