@@ -20,7 +20,7 @@ $(CHECKOV):
 	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check checkov==3.3.30
 
 demo: install
-	$(PY) -m sync sandbox
+	$(PY) -m sandbox demo
 
 lint: install
 	$(PY) -m ruff check .

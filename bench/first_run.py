@@ -9,7 +9,6 @@ that the figures measure the sync. Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -19,11 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sandbox.datagen import generate
-from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
+from sandbox.stack import SandboxStack
 from sync.config import Settings
 from sync.engine import EngineOptions
 from sync.secrets.localfile import LocalFileSecrets
-from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET
 from sync.state.port import AccountRecord
 from sync.state.sqlite import SqliteState
 from sync.wiring import run_account
@@ -44,30 +42,16 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="sync-bench-"))
     started = time.perf_counter()
     data = generate(args.contacts, args.companies, bulk_import=args.bulk_import)
-    seeded = stack.seed_account("bench", data)
+    seeded = stack.connect_account("bench", data, workdir)
     print(
         f"generated and loaded {len(data.contacts)} contacts and {len(data.companies)} companies "
         f"in {time.perf_counter() - started:.1f} s"
     )
-    secrets = LocalFileSecrets(workdir / "secrets.json")
-    secrets.write(
-        TEAMLEADER_CLIENT_SECRET, json.dumps(dict(zip(("client_id", "client_secret"), TEAMLEADER_CLIENT, strict=True)))
-    )
-    secrets.write(
-        GOOGLE_CLIENT_SECRET, json.dumps(dict(zip(("client_id", "client_secret"), GOOGLE_CLIENT, strict=True)))
-    )
+    env = stack.sync_settings(workdir)
+    settings = Settings.model_validate({name.removeprefix("SYNC_").lower(): value for name, value in env.items()})
+    secrets = LocalFileSecrets(settings.secrets_file)
     record = AccountRecord("bench")
-    secrets.write(record.teamleader_secret, json.dumps({"refresh_token": seeded.teamleader_refresh_token}))
-    secrets.write(record.google_secret, json.dumps({"refresh_token": seeded.google_refresh_token}))
-    settings = Settings.model_validate(
-        {
-            "teamleader_api_url": stack.url("teamleader"),
-            "teamleader_token_url": stack.url("teamleader") + "/oauth2/access_token",
-            "google_api_url": stack.url("people"),
-            "google_token_uri": stack.url("people") + "/token",
-        }
-    )
-    state = SqliteState(workdir / "state.sqlite3")
+    state = SqliteState(settings.sqlite_path)
     for label in ("first run", "second run (nothing changed)"):
         for server in stack.servers.values():
             server.log.clear()

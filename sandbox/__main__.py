@@ -1,18 +1,32 @@
-"""`python -m sandbox`: start the three sandbox servers with seeded data and print their URLs."""
+"""`python -m sandbox`: start the three sandbox servers with seeded data and print their URLs;
+`python -m sandbox demo`: the same, then sync a seeded account twice (what `make demo` runs)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import signal
+import sys
 import threading
 from pathlib import Path
 
 from sandbox.datagen import generate
-from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack, SeededAccount
+from sandbox.demo import demo
+from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
 
 
-def main() -> None:
+def main() -> int:
+    if sys.argv[1:2] == ["demo"]:
+        parser = argparse.ArgumentParser(prog="python -m sandbox demo", description=demo.__doc__)
+        parser.add_argument("--contacts", type=int, default=3000, help="seeded contacts (default 3000)")
+        parser.add_argument("--seed", type=int, default=7, help="data generator seed")
+        args = parser.parse_args(sys.argv[2:])
+        return demo(args.contacts, args.seed)
+    serve()
+    return 0
+
+
+def serve() -> None:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--contacts", type=int, default=2000, help="seeded contacts (default 2000)")
     parser.add_argument("--seed", type=int, default=7, help="data generator seed")
@@ -36,7 +50,14 @@ def main() -> None:
         },
         people_options={"propagation_delay": args.propagation_delay},
     )
-    seeded = stack.seed_account(args.account, generate(args.contacts, seed=args.seed))
+    data = generate(args.contacts, seed=args.seed)
+    if args.write_env:
+        directory = Path(args.write_env)
+        seeded = stack.connect_account(args.account, data, directory)
+        settings = stack.sync_settings(directory)
+        (directory / "sync.env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    else:
+        seeded = stack.seed_account(args.account, data)
     print(
         json.dumps(
             {
@@ -54,8 +75,6 @@ def main() -> None:
         ),
         flush=True,
     )
-    if args.write_env:
-        _write_env(Path(args.write_env), stack, seeded)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
@@ -65,32 +84,5 @@ def main() -> None:
     stack.stop()
 
 
-def _write_env(directory: Path, stack: SandboxStack, seeded: SeededAccount) -> None:
-    """Settings and secrets with which `python -m sync` and main.py talk to this sandbox."""
-    directory.mkdir(parents=True, exist_ok=True)
-    secrets = {
-        "teamleader-oauth-client": json.dumps(
-            dict(zip(("client_id", "client_secret"), TEAMLEADER_CLIENT, strict=True))
-        ),
-        "google-oauth-client": json.dumps(dict(zip(("client_id", "client_secret"), GOOGLE_CLIENT, strict=True))),
-        f"{seeded.account_id}-teamleader-tokens": json.dumps({"refresh_token": seeded.teamleader_refresh_token}),
-        f"{seeded.account_id}-google-tokens": json.dumps({"refresh_token": seeded.google_refresh_token}),
-    }
-    secrets_path = directory / "secrets.json"
-    secrets_path.touch(mode=0o600)
-    secrets_path.write_text(json.dumps(secrets, indent=2))
-    settings = {
-        "SYNC_TEAMLEADER_API_URL": stack.url("teamleader"),
-        "SYNC_TEAMLEADER_TOKEN_URL": stack.url("teamleader") + "/oauth2/access_token",
-        "SYNC_TEAMLEADER_AUTHORIZE_URL": stack.url("teamleader") + "/oauth2/authorize",
-        "SYNC_GOOGLE_API_URL": stack.url("people"),
-        "SYNC_GOOGLE_TOKEN_URI": stack.url("people") + "/token",
-        "SYNC_GOOGLE_AUTH_URI": stack.url("people") + "/o/oauth2/auth",
-        "SYNC_SECRETS_FILE": str(secrets_path.resolve()),
-        "SYNC_SQLITE_PATH": str((directory / "state.sqlite3").resolve()),
-    }
-    (directory / "sync.env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

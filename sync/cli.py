@@ -1,13 +1,11 @@
-"""`python -m sync`: run the sync from a terminal, or try it against the sandbox."""
+"""`python -m sync`: run the sync from a terminal, see how accounts stand, connect them."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -253,51 +251,6 @@ def connect(side: str, account_id: str, client_id: str | None, client_secret: st
         record.status, record.reason = "ok", None
         state.put_account(record)
     click.echo(f"{account_id}: {side} connected")
-
-
-@main.command()
-@click.option("--contacts", default=3000, show_default=True, help="seeded Teamleader contacts")
-@click.option("--seed", default=7, show_default=True)
-def sandbox(contacts: int, seed: int) -> None:
-    """Start the sandbox APIs, sync a seeded account twice, and show what happened."""
-    from sandbox.datagen import generate
-    from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
-    from sync.secrets.localfile import LocalFileSecrets
-
-    stack = SandboxStack.start(teamleader_options={"rate_limit": 100_000})
-    workdir = tempfile.mkdtemp(prefix="sync-demo-")
-    try:
-        click.echo(f"sandbox: Teamleader {stack.url('teamleader')}, People {stack.url('people')}")
-        seeded = stack.seed_account("demo", generate(contacts, seed=seed))
-        secrets = LocalFileSecrets(os.path.join(workdir, "secrets.json"))
-        secrets.write(TEAMLEADER_CLIENT_SECRET, _client_json(*TEAMLEADER_CLIENT))
-        secrets.write(GOOGLE_CLIENT_SECRET, _client_json(*GOOGLE_CLIENT))
-        record = AccountRecord("demo")
-        secrets.write(record.teamleader_secret, json.dumps({"refresh_token": seeded.teamleader_refresh_token}))
-        secrets.write(record.google_secret, json.dumps({"refresh_token": seeded.google_refresh_token}))
-        settings = Settings.model_validate(
-            {
-                "teamleader_api_url": stack.url("teamleader"),
-                "teamleader_token_url": stack.url("teamleader") + "/oauth2/access_token",
-                "google_api_url": stack.url("people"),
-                "google_token_uri": stack.url("people") + "/token",
-                "sqlite_path": os.path.join(workdir, "state.sqlite3"),
-                "secrets_file": secrets.path.as_posix(),
-            }
-        )
-        open_state(settings).put_account(record)
-        group = settings.group_name
-        for label, note in (
-            ("first run", f"{contacts} Teamleader contacts into the '{group}' group"),
-            ("second run", "nothing changed in Teamleader, so nothing is written"),
-        ):
-            click.echo(f"{label}: {note}")
-            with _progress_display(label) as show:
-                _print_invocation(_runner(settings, show).run(account="demo"))
-        members = len(stack.people.members(seeded.google_user, group))
-        click.echo(f"Google now holds {members} contacts in '{group}'.")
-    finally:
-        stack.stop()
 
 
 def _client_json(client_id: str, client_secret: str) -> str:

@@ -38,7 +38,6 @@ class Settings(BaseSettings):
     full_run_every_hours: float = Field(24.0, gt=0)
     # Run reports older than this are deleted (Firestore's TTL policy, or on save in SQLite).
     report_retention_days: int = Field(90, ge=1)
-    group_name: str = Field("Teamleader", min_length=1, max_length=200)
     create_visibility_delay: float = Field(1800.0, ge=0)
     # The function's timeout is 540 s: stop taking new batches well before it.
     time_budget_seconds: float = Field(480.0, gt=0)

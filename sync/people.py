@@ -1,28 +1,23 @@
-"""Google People API client (google-api-python-client, static discovery, google-auth).
-
-Retries are chosen per method: reads, updates and deletes are retried on 429, 5xx and lost
-connections; a create is retried only on 429, because a create whose answer was lost may have
-happened, and re-sending it is how syncs make duplicates.
-"""
+"""Google People API client (google-api-python-client, static discovery, google-auth): one
+user's contact group and the persons in it, written in batches. How each request is sent and
+retried is `sync.people_calls`; how Google's answers are read is `sync.people_answers`."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
-from google.auth.exceptions import RefreshError
-from google.auth.exceptions import TransportError as AuthTransportError
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from sync.errors import AmbiguousWriteError, GoogleError, ReauthRequiredError
+from sync.errors import AmbiguousWriteError, GoogleError
 from sync.google_http import HttpxHttp
-from sync.mapping import CLIENT_DATA_KEY, MANAGED_FIELDS
+from sync.mapping import MANAGED_FIELDS
+from sync.people_answers import contact_errors, error_message, error_status, person_ref, stamp_of
+from sync.people_calls import Sender
 from sync.ports import BatchLimits, PersonRef, WriteOutcome
 
 SCOPES = ["https://www.googleapis.com/auth/contacts"]
@@ -32,64 +27,8 @@ STALE_ETAG_ROUNDS = 3
 MY_CONTACTS = "contactGroups/myContacts"
 
 
-class _ThrottledError(Exception):
-    pass
-
-
-class _TransientError(Exception):
-    pass
-
-
-def _error_of(exc: HttpError) -> dict[str, Any]:
-    try:
-        body = json.loads(exc.content)
-    except (ValueError, TypeError):
-        return {}
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, dict) else {}
-
-
-def contact_errors(exc: HttpError) -> dict[str, dict[str, Any]] | None:
-    """The per-contact errors of a failed batch, keyed by request index or resourceName;
-    None when the answer does not say which contacts failed."""
-    for detail in _error_of(exc).get("details") or []:
-        if isinstance(detail, dict) and isinstance(detail.get("contactErrors"), dict):
-            return {str(k): v for k, v in detail["contactErrors"].items()}
-    return None
-
-
-def _message(exc: HttpError) -> str:
-    return str(_error_of(exc).get("message") or exc.reason or exc.status_code)
-
-
-def _status(exc: HttpError) -> str:
-    return str(_error_of(exc).get("status") or "")
-
-
-def _oauth_error(exc: RefreshError) -> str:
-    """The OAuth error code of a refused refresh (google-auth passes the answer's body second)."""
-    body = exc.args[1] if len(exc.args) > 1 else None
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, str) else "refused"
-
-
 def _membership(group: str) -> dict[str, Any]:
     return {"contactGroupMembership": {"contactGroupResourceName": group}}
-
-
-def _ref(person: dict[str, Any]) -> PersonRef:
-    etag = person.get("etag") or next(
-        (s.get("etag") for s in person.get("metadata", {}).get("sources", []) if s.get("etag")), ""
-    )
-    return PersonRef(person["resourceName"], etag)
-
-
-def _teamleader_id(person: dict[str, Any]) -> str | None:
-    for item in person.get("clientData") or []:
-        if item.get("key") == CLIENT_DATA_KEY:
-            value = item.get("value")
-            return value if isinstance(value, str) else None
-    return None
 
 
 class PeopleClient:
@@ -113,50 +52,15 @@ class PeopleClient:
             client_options=options,
             cache_discovery=False,
         )
-        self._sleep = sleep
-        self._attempts = attempts
+        self._execute = Sender(sleep, attempts)
         # Google's limits per call: 200 creates, 200 updates, 500 deletes.
         self.limits = BatchLimits()
-        self.calls = 0
         self.writes = 0
 
-    # ---- sending ----
-
-    def _execute(self, request: Any, *, create: bool = False) -> Any:
-        """Send once per attempt; classify failures into retryable or final."""
-
-        def attempt() -> Any:
-            self.calls += 1
-            try:
-                return request.execute(num_retries=0)
-            except RefreshError as exc:
-                if exc.retryable:  # 5xx, 429 or a timeout at the token endpoint: not a refusal
-                    raise _TransientError("token endpoint") from exc
-                raise ReauthRequiredError("Google", _oauth_error(exc)) from exc
-            except HttpError as exc:
-                if exc.status_code == 429:
-                    raise _ThrottledError(_message(exc)) from exc
-                if exc.status_code >= 500:
-                    if create:
-                        raise AmbiguousWriteError(f"create answered {exc.status_code}") from exc
-                    raise _TransientError(_message(exc)) from exc
-                raise
-            except (httpx.TransportError, AuthTransportError, OSError) as exc:
-                if create:
-                    raise AmbiguousWriteError(f"create lost its answer: {exc!r}") from exc
-                raise _TransientError(repr(exc)) from exc
-
-        retrying = Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, _ThrottledError | _TransientError)),
-            stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential_jitter(multiplier=1, max=60),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        try:
-            return retrying(attempt)
-        except (_ThrottledError, _TransientError) as exc:
-            raise GoogleError(429 if isinstance(exc, _ThrottledError) else 503, str(exc)) from exc
+    @property
+    def calls(self) -> int:
+        """Requests sent so far, retries included."""
+        return self._execute.calls
 
     # ---- groups ----
 
@@ -194,7 +98,7 @@ class PeopleClient:
                 existing = self.find_group(name)
                 if existing:
                     return existing
-            raise GoogleError(exc.status_code, _message(exc)) from exc
+            raise GoogleError(exc.status_code, error_message(exc)) from exc
         created: str = group["resourceName"]
         return created
 
@@ -245,7 +149,7 @@ class PeopleClient:
                 pending = self._set_aside(exc, pending, outcome, lambda i, item: str(i))
                 continue
             for (teamleader_id, _), created in zip(pending, answer.get("createdPeople", []), strict=True):
-                outcome.done[teamleader_id] = _ref(created["person"])
+                outcome.done[teamleader_id] = person_ref(created["person"])
             pending = []
         return outcome
 
@@ -258,13 +162,13 @@ class PeopleClient:
     ) -> list[Any]:
         """After a refused batch: record the contacts Google named, return the rest to resend."""
         if exc.status_code not in (400, 404):
-            raise GoogleError(exc.status_code, _message(exc), _status(exc)) from exc
+            raise GoogleError(exc.status_code, error_message(exc), error_status(exc)) from exc
         errors = contact_errors(exc)
         if errors is None:
             if len(pending) == 1:
-                outcome.failed[pending[0][0]] = _message(exc)
+                outcome.failed[pending[0][0]] = error_message(exc)
                 return []
-            raise GoogleError(exc.status_code, _message(exc), _status(exc)) from exc
+            raise GoogleError(exc.status_code, error_message(exc), error_status(exc)) from exc
         rest = []
         for index, item in enumerate(pending):
             error = errors.get(key_of(index, item))
@@ -299,7 +203,7 @@ class PeopleClient:
             for teamleader_id, ref, _ in pending:
                 result = results.get(ref.resource_name, {})
                 if "person" in result:
-                    outcome.done[teamleader_id] = _ref(result["person"])
+                    outcome.done[teamleader_id] = person_ref(result["person"])
             pending = []
         for teamleader_id, _, _ in pending:
             outcome.failed[teamleader_id] = f"etag still stale after {STALE_ETAG_ROUNDS} re-reads"
@@ -314,13 +218,13 @@ class PeopleClient:
             for name, error in errors.items()
             if error.get("status") == "FAILED_PRECONDITION" or error.get("code") == 9
         }
-        if not errors and _status(exc) == "FAILED_PRECONDITION":
+        if not errors and error_status(exc) == "FAILED_PRECONDITION":
             stale = {ref.resource_name for _, ref, _ in pending}
         others = [item for item in pending if item[1].resource_name not in stale]
         if errors:
             others = self._set_aside(exc, others, outcome, lambda i, item: item[1].resource_name)
         elif not stale:
-            raise GoogleError(exc.status_code, _message(exc), _status(exc)) from exc
+            raise GoogleError(exc.status_code, error_message(exc), error_status(exc)) from exc
         refreshed = self.get([item[1].resource_name for item in pending if item[1].resource_name in stale])
         retry = list(others)
         for teamleader_id, ref, person in pending:
@@ -342,7 +246,7 @@ class PeopleClient:
             answer = self._execute(self._service.people().getBatchGet(resourceNames=chunk, personFields="metadata"))
             for response in answer.get("responses", []):
                 if response.get("httpStatusCode", 200) == 200 and "person" in response:
-                    found[response["requestedResourceName"]] = _ref(response["person"])
+                    found[response["requestedResourceName"]] = person_ref(response["person"])
         return found
 
     def delete(self, resource_names: list[str]) -> None:
@@ -356,7 +260,7 @@ class PeopleClient:
             except HttpError as exc:
                 errors = contact_errors(exc)
                 if exc.status_code not in (400, 404) or not errors:
-                    raise GoogleError(exc.status_code, _message(exc), _status(exc)) from exc
+                    raise GoogleError(exc.status_code, error_message(exc), error_status(exc)) from exc
                 pending = [name for name in pending if name not in errors]
 
     def stamped(self) -> Iterator[tuple[str, PersonRef]]:
@@ -370,9 +274,9 @@ class PeopleClient:
                 .list(resourceName="people/me", pageSize=1000, pageToken=token, personFields="clientData,metadata")
             )
             for person in page.get("connections", []):
-                teamleader_id = _teamleader_id(person)
+                teamleader_id = stamp_of(person)
                 if teamleader_id and not person.get("metadata", {}).get("deleted"):
-                    yield teamleader_id, _ref(person)
+                    yield teamleader_id, person_ref(person)
             token = page.get("nextPageToken")
             if not token:
                 return

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sync.config import Settings
 from sync.engine import EngineOptions, RunReport
@@ -33,12 +33,16 @@ log = logging.getLogger("sync.runner")
 MIN_SLICE_SECONDS = 20.0
 
 
+OutcomeStatus = Literal["ok", "partial", "failed", "busy", "needs_reauth", "deferred"]
+InvocationStatus = Literal["ok", "partial", "degraded", "failed"]
+
+
 @dataclass
 class AccountOutcome:
     """One account's part of an invocation's answer."""
 
     account: str
-    status: str  # ok, partial, failed, busy, needs_reauth, deferred
+    status: OutcomeStatus
     report: dict[str, Any] | None = None
     error: str | None = None
     error_id: str | None = None
@@ -49,7 +53,7 @@ class Invocation:
     """An invocation's answer: every account served, or why not."""
 
     invocation_id: str
-    status: str = "ok"
+    status: InvocationStatus = "ok"
     accounts: list[AccountOutcome] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -144,7 +148,10 @@ class Runner:
                 run_id=run_id,
                 keep_alive=self._lease_keeper(record.account_id, holder),
             )
-            outcome = AccountOutcome(record.account_id, report.status, report.to_json())
+            # A run that returns has finished (ok) or stopped at the deadline (partial).
+            outcome = AccountOutcome(
+                record.account_id, "partial" if report.status == "partial" else "ok", report.to_json()
+            )
             record.status, record.reason = "ok", None
             log.info("account synced", extra={"counts": _counts(report), "status": report.status})
         except ReauthRequiredError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,12 +10,11 @@ from typing import Any
 from google.oauth2.credentials import Credentials
 
 from sandbox.datagen import Dataset
-from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack, SeededAccount
+from sandbox.stack import GOOGLE_CLIENT, SandboxStack, SeededAccount
 from sync.config import Settings
 from sync.engine import EngineOptions, RunReport
 from sync.mapping import CLIENT_DATA_KEY
 from sync.secrets.localfile import LocalFileSecrets
-from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET
 from sync.state.port import AccountRecord, StateStore
 from sync.wiring import run_account
 
@@ -37,21 +35,12 @@ class Harness:
     def create(
         cls, stack: SandboxStack, state: StateStore, data: Dataset, tmp: Path, account_id: str = "acme"
     ) -> Harness:
-        seeded = stack.seed_account(account_id, data)
-        secrets = LocalFileSecrets(tmp / f"{account_id}-secrets.json")
-        secrets.write(
-            TEAMLEADER_CLIENT_SECRET,
-            json.dumps(dict(zip(("client_id", "client_secret"), TEAMLEADER_CLIENT, strict=True))),
-        )
-        secrets.write(
-            GOOGLE_CLIENT_SECRET, json.dumps(dict(zip(("client_id", "client_secret"), GOOGLE_CLIENT, strict=True)))
-        )
+        directory = tmp / account_id
+        seeded = stack.connect_account(account_id, data, directory)
         record = AccountRecord(account_id)
         state.put_account(record)
-        secrets.write(record.teamleader_secret, json.dumps({"refresh_token": seeded.teamleader_refresh_token}))
-        secrets.write(record.google_secret, json.dumps({"refresh_token": seeded.google_refresh_token}))
-        settings = Settings.model_validate(sandbox_settings(stack, secrets.path))
-        return cls(stack, state, seeded, settings, secrets, record)
+        settings = sandbox_settings(stack, directory)
+        return cls(stack, state, seeded, settings, LocalFileSecrets(settings.secrets_file), record)
 
     def run(self, **options: Any) -> RunReport:
         options.setdefault("create_visibility_delay", 0)
@@ -108,21 +97,15 @@ class Harness:
         return Dataset(contacts=[c for c in contacts]).eligible_ids()
 
 
-def sandbox_settings(stack: SandboxStack, secrets_file: Path) -> dict[str, Any]:
-    return {
-        "teamleader_api_url": stack.url("teamleader"),
-        "teamleader_token_url": stack.url("teamleader") + "/oauth2/access_token",
-        "google_api_url": stack.url("people"),
-        "google_token_uri": stack.url("people") + "/token",
-        "secrets_file": str(secrets_file),
-    }
+def sandbox_settings(stack: SandboxStack, directory: Path) -> Settings:
+    """The sync's settings for the sandbox, its secrets file and SQLite state in `directory`."""
+    env = stack.sync_settings(directory)
+    return Settings.model_validate({name.removeprefix("SYNC_").lower(): value for name, value in env.items()})
 
 
-def sandbox_env(stack: SandboxStack, secrets_file: Path) -> dict[str, str]:
+def sandbox_env(stack: SandboxStack, directory: Path) -> dict[str, str]:
     """The same settings as environment variables, for a sync run in another process."""
-    env = dict(os.environ)
-    env.update({f"SYNC_{k.upper()}": v for k, v in sandbox_settings(stack, secrets_file).items()})
-    return env
+    return {**os.environ, **stack.sync_settings(directory)}
 
 
 def google_user_credentials(stack: SandboxStack, user: str) -> Credentials:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 RunStatus = Literal["running", "ok", "partial", "failed"]
 # Failures listed by name in a report; the count covers them all.
 MAX_FAILURES_IN_REPORT = 100
+
+
+def now_iso(clock: Callable[[], float]) -> str:
+    """The clock's time as reports show it."""
+    return datetime.fromtimestamp(clock(), tz=UTC).isoformat(timespec="seconds")
 
 
 @dataclass

@@ -20,8 +20,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sync.companies import companies_by_contact
 from sync.engine.bookmarks import Bookmarks
@@ -29,42 +27,18 @@ from sync.engine.decide import Decision, Delete, Scope, Skip, StillFailing, Unch
 from sync.engine.dry_run import ReadOnlyState, RecordingDestination
 from sync.engine.group import ensure_group
 from sync.engine.ledger import Ledger
+from sync.engine.options import AccountConfig, EngineOptions
 from sync.engine.pace import OutOfTimeError, Pace
 from sync.engine.paging import Sighting
 from sync.engine.reconcile import reconcile
-from sync.engine.report import RunReport, Tally
+from sync.engine.report import RunReport, Tally, now_iso
 from sync.engine.settle import settle
 from sync.engine.streams import CompanyStream, ContactStream
 from sync.engine.writer import BatchWriter
 from sync.errors import describe
 from sync.mapping import Company
-from sync.ports import Destination, Mode, Source, SyncState
+from sync.ports import Destination, Source, SyncState
 from sync.state.port import Checkpoint
-
-
-@dataclass(frozen=True)
-class AccountConfig:
-    """What the engine needs to know of an account."""
-
-    account_id: str
-    group_name: str = "Teamleader"
-    required_tags: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """How a run behaves; defaults are the product's."""
-
-    mode: Mode = "incremental"  # or "full": also mirror deletions and repair Google-side losses
-    dry_run: bool = False
-    deadline: float | None = None  # epoch seconds; no new batch starts after it
-    # How long Google's lists may lag a create: an unanswered create not listed after this
-    # long did not happen and is sent again; before that it stays uncertain.
-    create_visibility_delay: float = 1800.0
-
-
-def _now_iso(clock: Callable[[], float]) -> str:
-    return datetime.fromtimestamp(clock(), tz=UTC).isoformat(timespec="seconds")
 
 
 class Engine:
@@ -92,7 +66,7 @@ class Engine:
         self.state = state
         self.clock = clock
         run_id = run_id or uuid.uuid4().hex[:12]
-        self.report = RunReport(account.account_id, run_id, self.options.mode, self.options.dry_run, _now_iso(clock))
+        self.report = RunReport(account.account_id, run_id, self.options.mode, self.options.dry_run, now_iso(clock))
         self.tally = Tally(self.report)
         self.pace = Pace(
             self.report, clock=clock, deadline=self.options.deadline, progress=progress, keep_alive=keep_alive
@@ -191,13 +165,16 @@ class Engine:
         bookmarks, the contacts cursor never past a queued write."""
         checkpoint = checkpoint or Checkpoint()
         self.writer.drain_into(checkpoint)
-        self.bookmarks.contacts.cursor = self.writer.resume_point(self.contacts.position)
+        # None (a write queued from a block read from the very start) keeps the stored cursor,
+        # which lies before that block: only the contacts stream itself ever clears it.
+        if (resume_from := self.writer.resume_point(self.contacts.position)) is not None:
+            self.bookmarks.contacts.cursor = resume_from
         checkpoint.cursor = self.bookmarks.to_json()
         self.ledger.commit(checkpoint)
         self.pace.tick()
 
     def _finish(self) -> None:
-        self.report.finished = _now_iso(self.clock)
+        self.report.finished = now_iso(self.clock)
         self.report.cursor = self.contacts.position.isoformat() if self.contacts.position else None
         self.report.teamleader_calls = self.source.calls
         self.report.google_calls = self.destination.calls

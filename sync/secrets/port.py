@@ -17,13 +17,5 @@ class SecretStore(Protocol):
         ...
 
 
-def teamleader_tokens_secret(account: str) -> str:
-    return f"{account}-teamleader-tokens"
-
-
-def google_tokens_secret(account: str) -> str:
-    return f"{account}-google-tokens"
-
-
 TEAMLEADER_CLIENT_SECRET = "teamleader-oauth-client"
 GOOGLE_CLIENT_SECRET = "google-oauth-client"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -19,8 +18,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore, secretmanager
 
 from sandbox.datagen import Dataset, generate
-from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
-from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET
+from sandbox.stack import SandboxStack
 from sync.secrets.secretmanager import SecretManagerSecrets
 from sync.state.firestore import FirestoreState
 from sync.state.port import AccountRecord
@@ -55,20 +53,11 @@ def deployment(stack: SandboxStack, firestore_emulator: str, tmp_path: Path) -> 
         client_options={"api_endpoint": stack.url("secretmanager")},
     )
     secrets = SecretManagerSecrets(client, project)
-    secrets.write(
-        TEAMLEADER_CLIENT_SECRET, json.dumps(dict(zip(("client_id", "client_secret"), TEAMLEADER_CLIENT, strict=True)))
-    )
-    secrets.write(
-        GOOGLE_CLIENT_SECRET, json.dumps(dict(zip(("client_id", "client_secret"), GOOGLE_CLIENT, strict=True)))
-    )
     data = {}
     for n, account in enumerate(("alpha", "beta", "gamma")):
         data[account] = generate(150, 10, seed=40 + n)
-        seeded = stack.seed_account(account, data[account])
-        record = AccountRecord(account)
-        state.put_account(record)
-        secrets.write(record.teamleader_secret, json.dumps({"refresh_token": seeded.teamleader_refresh_token}))
-        secrets.write(record.google_secret, json.dumps({"refresh_token": seeded.google_refresh_token}))
+        stack.connect_account(account, data[account], secrets)
+        state.put_account(AccountRecord(account))
     stack.teamleader.revoke("beta")  # a person disconnected the integration
     port = _free_port()
     env = dict(os.environ)

@@ -178,3 +178,21 @@ def test_a_change_reaching_too_many_people_reads_every_contact_instead(
     assert all("Overal Bekend NV" in organizations(harness, tid) for tid in people)
     again = harness.run()
     assert (again.read, again.updated) == (0, 0)
+
+
+def test_a_queued_contact_changed_later_hides_no_earlier_change(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    """Contacts a company change queues are read by id before the listing; one of them
+    changed after other contacts must not move the listing's start past those others."""
+    harness, company, people = synced_with_a_busy_company(stack, sqlite_state, tmp_path, 47)
+    employee = sorted(people)[0]
+    other = sorted(harness.expected_ids() - people)[0]
+    stack.teamleader.edit_contact("acme", other, last_name="Earlier")
+    stack.clock.advance(5)
+    stack.teamleader.edit_contact("acme", employee, last_name="Later")
+    stack.teamleader.put_company("acme", {**company, "name": "Hernoemd BV"})
+    report = harness.run()
+    assert report.status == "ok"
+    assert harness.person_of(employee)["names"][0]["familyName"] == "Later"
+    assert harness.person_of(other)["names"][0]["familyName"] == "Earlier"

@@ -30,8 +30,11 @@ from tests.harness import Harness, sandbox_env
 CONTACTS = 8000
 COMPANIES = 150
 LEASE_SECONDS = 1.0
-# The moments aimed at, in the order they are tried after the first two (among companies).
-KINDS = ["create-before"] * 6 + ["create-after"] * 7 + ["paging"] * 5
+# The moments aimed at after the first two (among companies): creates first, so that a cursor
+# exists, then paging among the rest.
+CREATES = ["create-before"] * 6 + ["create-after"] * 7
+PAGING = ["paging"] * 5
+FIRST_CREATES = 7
 CREATE = "/v1/people:batchCreateContacts"
 
 
@@ -39,7 +42,7 @@ CREATE = "/v1/people:batchCreateContacts"
 class Kill:
     kind: str
     hold: Hold
-    cursor_before: bool = False
+    cursor_at_kill: bool = False
     open_intents: bool = False
     applied_unanswered: bool = False
 
@@ -57,7 +60,7 @@ def _arm(stack: SandboxStack, kind: str, rng: random.Random) -> Hold:
     if kind == "companies":
         return stack.servers["teamleader"].hold("/companies.info", rng.randint(5, 60))
     if kind == "paging":
-        return stack.servers["teamleader"].hold("/contacts.list", rng.randint(2, 4))
+        return stack.servers["teamleader"].hold("/contacts.list", rng.randint(3, 6))
     return stack.servers["people"].hold(CREATE, rng.randint(1, 2), apply=kind == "create-after")
 
 
@@ -78,7 +81,7 @@ def test_killed_first_run_resumes_without_duplicates(
     )
     stack.servers["people"].faults.latency_ms = 20
     stack.servers["teamleader"].faults.latency_ms = 5
-    env = sandbox_env(stack, harness.secrets.path)
+    env = sandbox_env(stack, harness.secrets.path.parent)
     env.update(
         {
             "SYNC_STATE_BACKEND": "firestore",
@@ -91,11 +94,12 @@ def test_killed_first_run_resumes_without_duplicates(
         }
     )
     rng = random.Random(2026)
-    plan = ["companies", "companies", *rng.sample(KINDS, len(KINDS))]
+    create_kills = rng.sample(CREATES, len(CREATES))
+    rest = create_kills[FIRST_CREATES:] + PAGING
+    plan = ["companies", "companies", *create_kills[:FIRST_CREATES], *rng.sample(rest, len(rest))]
     kills: list[Kill] = []
     entries_before = 0
     for kind in plan:
-        cursor_before = "contacts" in state.account_state("acme").cursor
         hold = _arm(stack, kind, rng)
         process = _start(env)
         while not hold.arrived.wait(0.05):
@@ -105,7 +109,9 @@ def test_killed_first_run_resumes_without_duplicates(
         process.kill()
         process.wait()
         hold.release()
-        kill = Kill(kind, hold, cursor_before, bool(state.intents("acme")), hold.applied)
+        # What the dead run left: a cursor, an open intent, a create applied but unanswered.
+        cursor_at_kill = "contacts" in state.account_state("acme").cursor
+        kill = Kill(kind, hold, cursor_at_kill, bool(state.intents("acme")), hold.applied)
         kills.append(kill)
         # The next invocation comes once the dead holder's lease has lapsed.
         time.sleep(LEASE_SECONDS + 0.2)
@@ -132,8 +138,8 @@ def test_killed_first_run_resumes_without_duplicates(
     assert len(kills) == 20
     assert sum(k.open_intents for k in kills) >= 5, "too few kills left a create intent open"
     assert sum(k.applied_unanswered for k in kills) >= 5, "too few kills after an applied, unanswered create"
-    assert sum(k.applied_unanswered and k.cursor_before for k in kills) >= 3
-    assert sum(k.kind == "paging" and k.cursor_before for k in kills) >= 3
+    assert sum(k.applied_unanswered and k.cursor_at_kill for k in kills) >= 3
+    assert sum(k.kind == "paging" and k.cursor_at_kill for k in kills) >= 3
     assert sum(k.kind == "companies" for k in kills) == 2
 
     print(

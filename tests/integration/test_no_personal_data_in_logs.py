@@ -20,10 +20,9 @@ from sandbox.datagen import Dataset, generate
 from sandbox.httpserver import Request, Response, SandboxServer
 from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
 from sync.mapping import format_phone, region_of
-from sync.secrets.localfile import LocalFileSecrets
-from sync.state.port import Checkpoint
+from sync.state.port import AccountRecord, Checkpoint
 from sync.state.sqlite import SqliteState
-from tests.harness import Harness, sandbox_env
+from tests.harness import sandbox_env
 from tests.integration.conftest import Deployment, fire
 
 # Every token either sandbox issues starts with one of these: rotated ones too, which live
@@ -150,17 +149,14 @@ def test_the_function_logs_no_personal_data_whatever_fails(stack: SandboxStack, 
 
 def test_the_cli_logs_no_personal_data_whatever_fails(stack: SandboxStack, tmp_path: Path) -> None:
     state = SqliteState(tmp_path / "state.sqlite3")
-    shared = LocalFileSecrets(tmp_path / "shared-secrets.json")
     data: dict[str, Dataset] = {}
     for n, account in enumerate(("alpha", "beta", "gamma")):
         data[account] = generate(120, 10, seed=60 + n)
-        harness = Harness.create(stack, state, data[account], tmp_path, account)
-        for name, value in json.loads(harness.secrets.path.read_text()).items():
-            shared.write(name, value)
+        stack.connect_account(account, data[account], tmp_path)
+        state.put_account(AccountRecord(account))
     stack.teamleader.revoke("beta")
     provoke_failures_quoting_personal_data(stack, data)
-    env = sandbox_env(stack, shared.path)
-    env.update({"SYNC_SQLITE_PATH": str(tmp_path / "state.sqlite3"), "SYNC_LOG_LEVEL": "DEBUG"})
+    env = {**sandbox_env(stack, tmp_path), "SYNC_LOG_LEVEL": "DEBUG"}
     command = [sys.executable, "-m", "sync", "run"]
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     email = reachable(data["alpha"])["emails"][0]["email"]

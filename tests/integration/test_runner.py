@@ -17,7 +17,7 @@ from sandbox.stack import SandboxStack
 from sync.errors import AccountBusyError, UnknownAccountError
 from sync.runner import Runner
 from sync.secrets.localfile import LocalFileSecrets
-from sync.state.port import StateStore
+from sync.state.port import AccountRecord, StateStore
 from tests.harness import Harness
 
 CREATE = "/v1/people:batchCreateContacts"
@@ -32,11 +32,8 @@ def make_runner(harness: Harness, **settings: Any) -> Runner:
 
 def add_account(harness: Harness, account_id: str, contacts: int, seed: int) -> None:
     """A second account in the same state and secret store as the harness's."""
-    other = Harness.create(
-        harness.stack, harness.state, generate(contacts, 0, seed=seed), Path(harness.secrets.path).parent, account_id
-    )
-    for name in (other.account.teamleader_secret, other.account.google_secret):
-        harness.secrets.write(name, other.secrets.read(name))
+    harness.stack.connect_account(account_id, generate(contacts, 0, seed=seed), harness.secrets)
+    harness.state.put_account(AccountRecord(account_id))
 
 
 def test_eight_concurrent_invocations_one_writer_per_account(

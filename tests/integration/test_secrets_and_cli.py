@@ -66,10 +66,7 @@ def _follow(link: str) -> None:
 
 
 def _settings(stack: SandboxStack, path: Path) -> Settings:
-    values = sandbox_settings(stack, path)
-    values["teamleader_authorize_url"] = stack.url("teamleader") + "/oauth2/authorize"
-    values["google_auth_uri"] = stack.url("people") + "/o/oauth2/auth"
-    return Settings.model_validate(values)
+    return sandbox_settings(stack, path.parent)
 
 
 def test_consent_flows_store_working_tokens(stack: SandboxStack, tmp_path: Path) -> None:
@@ -100,14 +97,7 @@ def test_refused_consent_is_a_clear_error(stack: SandboxStack, tmp_path: Path) -
 def test_cli_accounts_connect_run_and_status(stack: SandboxStack, tmp_path: Path) -> None:
     data = generate(120, 0, seed=50)
     stack.seed_account("acme", data, google_user="acme@sandbox.example")
-    env = {f"SYNC_{k.upper()}": v for k, v in sandbox_settings(stack, tmp_path / "secrets.json").items()}
-    env.update(
-        {
-            "SYNC_SQLITE_PATH": str(tmp_path / "state.sqlite3"),
-            "SYNC_TEAMLEADER_AUTHORIZE_URL": stack.url("teamleader") + "/oauth2/authorize",
-            "SYNC_GOOGLE_AUTH_URI": stack.url("people") + "/o/oauth2/auth",
-        }
-    )
+    env = stack.sync_settings(tmp_path)
     cli = CliRunner()
     assert cli.invoke(main, ["accounts", "add", "Bad Name"], env=env).exit_code != 0
     assert cli.invoke(main, ["accounts", "add", "acme", "--group", "Klanten"], env=env).exit_code == 0

@@ -1,0 +1,28 @@
+"""What a run is told: the account it serves and how it behaves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sync.ports import Mode
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """What the engine needs to know of an account."""
+
+    account_id: str
+    group_name: str = "Teamleader"
+    required_tags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How a run behaves; defaults are the product's."""
+
+    mode: Mode = "incremental"  # or "full": also mirror deletions and repair Google-side losses
+    dry_run: bool = False
+    deadline: float | None = None  # epoch seconds; no new batch starts after it
+    # How long Google's lists may lag a create: an unanswered create not listed after this
+    # long did not happen and is sent again; before that it stays uncertain.
+    create_visibility_delay: float = 1800.0
