@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import secrets
 import threading
@@ -61,7 +62,7 @@ READABLE_FIELDS = UPDATABLE_FIELDS | {"ageRanges", "coverPhotos", "metadata", "p
 GROUP_FIELDS = frozenset(["clientData", "groupType", "memberCount", "metadata", "name"])
 SYNC_TOKEN_LIFETIME = 7 * 24 * 3600
 MAX_CONTACTS = 25_000
-BATCH_ERROR_DETAILS = ("contact_errors", "none")
+BATCH_ERROR_DETAILS = ("contact_errors", "other_detail", "none")
 STATUS_CODES = {
     "INVALID_ARGUMENT": (400, 3),
     "FAILED_PRECONDITION": (400, 9),
@@ -194,6 +195,10 @@ class PeopleSandbox:
         expired_sync_token_status: int = 400,
         max_contacts: int = MAX_CONTACTS,
         batch_error_details: str = "contact_errors",
+        limit_status: str = "FAILED_PRECONDITION",
+        shuffle_created: bool = False,
+        batch_get_lags: bool = False,
+        delete_missing_ok: bool = False,
     ) -> None:
         self.clock = clock or Clock()
         self.propagation_delay = propagation_delay
@@ -202,12 +207,21 @@ class PeopleSandbox:
         self.access_token_ttl = access_token_ttl
         self.expired_sync_token_status = expired_sync_token_status
         self.max_contacts = max_contacts
-        # How a refused batch says which contacts failed; undocumented, so both are played:
-        # "contact_errors" (a BatchContactErrors detail keyed by index or resourceName) or
-        # "none" (only a message: the client has to find the culprit itself).
+        # How a refused batch says which contacts failed; undocumented, so each is played:
+        # "contact_errors" (a BatchContactErrors detail keyed by index or resourceName),
+        # "other_detail" (a google.rpc.BadRequest naming fields, not contacts), or "none" (only
+        # a message). In the last two the client has to find the culprit itself.
         if batch_error_details not in BATCH_ERROR_DETAILS:
             raise ValueError(f"batch_error_details must be one of {BATCH_ERROR_DETAILS}")
         self.batch_error_details = batch_error_details
+        # Also undocumented: the status of a create refused for the account's contact limit,
+        # whether createdPeople keeps request order, whether batchGet sees a write at once
+        # (True: it lags like the lists), and whether a batch delete naming a person already
+        # gone fails (False: 404) or ignores it.
+        self.limit_status = limit_status
+        self.shuffle_created = shuffle_created
+        self.batch_get_lags = batch_get_lags
+        self.delete_missing_ok = delete_missing_ok
         # Fault: the next N updated persons are changed by someone else just before the write.
         self.etag_churn_next = 0
         self.users: dict[str, GoogleUser] = {}
@@ -475,7 +489,7 @@ class PeopleSandbox:
             raise GoogleError("INVALID_ARGUMENT", "contacts must hold between 1 and 200 entries.")
         self._take_write_slot(user)
         if self._live_count(user) + len(contacts) > self.max_contacts:
-            raise GoogleError("FAILED_PRECONDITION", f"Contact limit of {self.max_contacts} reached.")
+            raise GoogleError(self.limit_status, f"Contact limit of {self.max_contacts} reached.")
         errors = {}
         for index, entry in enumerate(contacts):
             reason = self._validate_person(user, entry.get("contactPerson", {}))
@@ -484,6 +498,8 @@ class PeopleSandbox:
         if errors:
             raise self._batch_error("INVALID_ARGUMENT", errors)
         created = [self._create(user, entry.get("contactPerson", {})) for entry in contacts]
+        if self.shuffle_created:
+            random.shuffle(created)
         answer = {
             "createdPeople": [{"httpStatusCode": 200, "person": self._project(p, read), "status": {}} for p in created]
         }
@@ -494,6 +510,9 @@ class PeopleSandbox:
         error = _contact_errors(status, errors)
         if self.batch_error_details == "none":
             error.details = []
+        elif self.batch_error_details == "other_detail":
+            violations = [{"field": f"contacts[{key}]", "description": e["message"]} for key, e in errors.items()]
+            error.details = [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": violations}]
         return error
 
     def _apply_update(self, person: StoredPerson, fields: dict[str, Any], mask: list[str]) -> None:
@@ -571,12 +590,13 @@ class PeopleSandbox:
             for n in names
             if self._live(user, n) is None
         }
-        if missing:
+        if missing and not self.delete_missing_ok:
             raise self._batch_error("NOT_FOUND", missing)
         now = self.clock.now()
         for name in names:
-            person = user.people[name]
-            person.deleted_at = person.changed_at = now
+            if name not in missing:
+                person = user.people[name]
+                person.deleted_at = person.changed_at = now
         return Response(200, {}, wrote=True)
 
     def _batch_get(self, user: GoogleUser, request: Request) -> Response:
@@ -587,6 +607,8 @@ class PeopleSandbox:
         responses = []
         for name in names:
             person = self._live(user, name)
+            if person is not None and self.batch_get_lags and not self._visible(person):
+                person = None
             if person is None:
                 responses.append(
                     {

@@ -180,7 +180,12 @@ def accounts() -> None:
 @click.argument("account_id")
 @click.option("--group", default="Teamleader", show_default=True, help="the Google contact group")
 @click.option("--tags", default="", help="only contacts carrying all these comma-separated tags")
-def accounts_add(account_id: str, group: str, tags: str) -> None:
+@click.option(
+    "--default-region",
+    default=None,
+    help="country (ISO code, e.g. BE) of phone numbers without one when no address says it",
+)
+def accounts_add(account_id: str, group: str, tags: str, default_region: str | None) -> None:
     """Register an account (then connect both sides with `connect`)."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", account_id):
         raise click.BadParameter("lowercase letters, digits and dashes, at most 63", param_hint="ACCOUNT_ID")
@@ -188,6 +193,9 @@ def accounts_add(account_id: str, group: str, tags: str) -> None:
     record = state.account(account_id) or AccountRecord(account_id)
     record.group_name = group
     record.tags = [t.strip() for t in tags.split(",") if t.strip()]
+    if default_region is not None and not re.fullmatch(r"[A-Za-z]{2}", default_region):
+        raise click.BadParameter("a two-letter country code", param_hint="--default-region")
+    record.default_region = default_region.upper() if default_region else None
     record.enabled = True
     state.put_account(record)
     click.echo(f"{account_id}: registered; secrets {record.teamleader_secret}, {record.google_secret}")

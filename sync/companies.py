@@ -28,14 +28,15 @@ def company_record(info: dict[str, Any]) -> CompanyRecord:
         ),
         None,
     )
-    phone = format_phone(number, region_of(info)) if number else None
+    region = region_of(info)
+    phone = format_phone(number, region) if number else None
     contacts = {
         str(link["id"]): clean_text(link.get("position"))
         for link in info.get("related_contacts") or []
         if isinstance(link, dict) and link.get("type", "contact") == "contact" and link.get("id")
     }
     return CompanyRecord(
-        str(info["id"]), clean_text(info.get("name")), phone, contacts, clean_text(info.get("updated_at"))
+        str(info["id"]), clean_text(info.get("name")), phone, contacts, clean_text(info.get("updated_at")), region
     )
 
 
@@ -56,6 +57,6 @@ def companies_by_contact(records: Iterable[CompanyRecord]) -> dict[str, tuple[Co
         if not record.name:
             continue
         for contact_id, position in record.contacts.items():
-            company = Company(record.name, record.phone, position or None)
+            company = Company(record.name, record.phone, position or None, record.region)
             found.setdefault(contact_id, []).append((record.name, record.company_id, company))
     return {cid: tuple(c for _, _, c in sorted(items, key=lambda i: i[:2])) for cid, items in found.items()}

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sync.ports import WriteOutcome
 
 # An OAuth error code (RFC 6749 §5.2) is a short word; anything else in its place is not shown.
 _OAUTH_ERROR = re.compile(r"[a-z_]{1,40}")
@@ -58,6 +62,11 @@ class GoogleError(SyncError):
         self.reason = reason
 
 
+class GoogleAccountRefusedError(GoogleError):
+    """Google refuses the account's writes, not any one contact: its contact limit, or a refusal
+    that names no contact and is not about any single one."""
+
+
 class AmbiguousWriteError(SyncError):
     """A write was sent but its answer was lost: it may or may not have been applied.
 
@@ -68,6 +77,16 @@ class AmbiguousWriteError(SyncError):
     def __init__(self, message: str, refused: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.refused = refused or {}
+
+
+class WriteStoppedError(SyncError):
+    """A batch write stopped part-way: `outcome` is what was written before `error` stopped it;
+    the rest was not written."""
+
+    def __init__(self, error: GoogleError | ReauthRequiredError, outcome: WriteOutcome) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.outcome = outcome
 
 
 class AccountBusyError(SyncError):

@@ -29,7 +29,6 @@ MANAGED_FIELDS = (
     "clientData",
 )
 PHONE_TYPES = {"phone": "work", "mobile": "mobile", "fax": "workFax"}
-DEFAULT_REGION = "BE"
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,7 @@ class Company:
     name: str
     phone: str | None = None
     title: str | None = None  # the person's position there
+    region: str | None = None  # the company's country, for its people's numbers without one
 
 
 @dataclass(frozen=True)
@@ -104,12 +104,14 @@ def ineligibility(contact: dict[str, Any], required_tags: frozenset[str] = froze
 
 
 def format_phone(number: str, region: str | None) -> str:
-    """The number in international format when it parses, else exactly as typed."""
+    """The number in international format when it is a valid number of `region` (or carries
+    its own country code), else exactly as typed: a number is never given a country it may
+    not have (Google computes its own canonical form of what it is sent)."""
     try:
-        parsed = phonenumbers.parse(number, region or DEFAULT_REGION)
+        parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:
         return number.strip()
-    if not phonenumbers.is_possible_number(parsed):
+    if not phonenumbers.is_valid_number(parsed):
         return number.strip()
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
@@ -146,9 +148,12 @@ def region_of(record: dict[str, Any]) -> str | None:
     return code if isinstance(code, str) and len(code) == 2 else None
 
 
-def to_person(contact: dict[str, Any], companies: tuple[Company, ...] = ()) -> dict[str, Any]:
-    """The Google person for an eligible contact (only the managed fields)."""
-    region = region_of(contact)
+def to_person(
+    contact: dict[str, Any], companies: tuple[Company, ...] = (), default_region: str | None = None
+) -> dict[str, Any]:
+    """The Google person for an eligible contact (only the managed fields). Its numbers are
+    read in the country of its address, else of its company, else the account's default."""
+    region = region_of(contact) or next((c.region for c in companies if c.region), None) or default_region
     person: dict[str, Any] = {
         "names": [{"givenName": clean_text(contact["first_name"]), "familyName": clean_text(contact["last_name"])}],
         "clientData": [{"key": CLIENT_DATA_KEY, "value": contact["id"]}],
@@ -162,7 +167,7 @@ def to_person(contact: dict[str, Any], companies: tuple[Company, ...] = ()) -> d
         if t.get("type") in PHONE_TYPES and clean_text(t.get("number"))
     ]
     # Labelled with the company's name: with two employers, "main" would not say whose it is.
-    phones += [{"value": format_phone(c.phone, region), "type": c.name} for c in companies if c.phone]
+    phones += [{"value": c.phone, "type": c.name} for c in companies if c.phone]
     if phones:
         person["phoneNumbers"] = phones
     if address := _address(contact):
@@ -193,6 +198,7 @@ def map_contact(
     contact: dict[str, Any],
     companies: tuple[Company, ...] = (),
     required_tags: frozenset[str] = frozenset(),
+    default_region: str | None = None,
 ) -> Mapped | Ineligible:
     """Decide and map one contact: a `Mapped` person, or the reason it is not synced.
 
@@ -202,7 +208,7 @@ def map_contact(
         skipped = ineligibility(contact, required_tags)
         if skipped is not None:
             return skipped
-        person = to_person(contact, companies)
+        person = to_person(contact, companies, default_region)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         return Ineligible(str(contact.get("id")), SkipReason.MALFORMED, type(exc).__name__)
     return Mapped(contact["id"], person, content_hash(person))

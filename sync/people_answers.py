@@ -64,3 +64,10 @@ def stamp_of(person: dict[str, Any]) -> str | None:
             value = item.get("value")
             return value if isinstance(value, str) else None
     return None
+
+
+def refused_account(exc: HttpError) -> bool:
+    """Whether a refused create speaks of the account rather than its contacts: it names no
+    contact, and a create has no etag to be stale, so a failed precondition is the account's
+    (its contact limit), as is a quota still exhausted after back-off."""
+    return contact_errors(exc) is None and error_status(exc) in ("FAILED_PRECONDITION", "RESOURCE_EXHAUSTED")

@@ -34,13 +34,15 @@ class Sender:
         self._sleep = sleep
         self._attempts = attempts
         self.calls = 0
+        self.writes = 0
 
-    def __call__(self, request: Any, *, create: bool = False) -> Any:
+    def __call__(self, request: Any, *, create: bool = False, write: bool = False) -> Any:
         """The request's answer; HttpError for a refusal retrying will not fix, GoogleError
         once retries are spent, AmbiguousWriteError when a create's answer was lost."""
 
         def attempt() -> Any:
             self.calls += 1
+            self.writes += write
             try:
                 return request.execute(num_retries=0)
             except RefreshError as exc:

@@ -152,7 +152,7 @@ class Runner:
             outcome = AccountOutcome(
                 record.account_id, "partial" if report.status == "partial" else "ok", report.to_json()
             )
-            record.status, record.reason = "ok", None
+            record.status, record.reason = "ok", report.problem
             log.info("account synced", extra={"counts": _counts(report), "status": report.status})
         except ReauthRequiredError as exc:
             outcome = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))

@@ -141,7 +141,7 @@ def run_account(
     keep_alive: Callable[[], None] | None = None,
 ) -> RunReport:
     """One account's run with fresh clients; `clock` and `sleep` are the time they live in."""
-    account = AccountConfig(record.account_id, record.group_name, frozenset(record.tags))
+    account = AccountConfig(record.account_id, record.group_name, frozenset(record.tags), record.default_region)
     with http_client(settings) as http:
         source = teamleader_client(settings, secrets, record.teamleader_secret, http, sleep, clock)
         contacts = people_client(settings, secrets, record.google_secret, http, sleep)

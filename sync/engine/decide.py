@@ -7,7 +7,7 @@
 | ineligible                         | a person in Google                    | Delete       |
 | ineligible                         | skipped for this very reason          | Skip (known) |
 | ineligible                         | anything else                         | Skip (new)   |
-| eligible                           | failed with this very content         | StillFailing |
+| eligible                           | failed with this very content         | StillFailing (retried in full runs) |
 | eligible                           | synced with this very content         | Unchanged    |
 | eligible                           | synced or failed, with a person       | Update       |
 | eligible                           | none, skipped, or failed with none    | Create       |
@@ -28,6 +28,8 @@ class Scope:
     """Which contacts of the account a destination takes."""
 
     required_tags: frozenset[str] = frozenset()
+    # The country of phone numbers without one, when no address says it (ISO code).
+    default_region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,18 +99,22 @@ def decide(
     entry: Entry | None,
     companies: tuple[Company, ...] = (),
     scope: Scope = Scope(),
+    *,
+    retry_failed: bool = False,
 ) -> Decision:
-    """What to do about one contact (None: Teamleader no longer has it) given its entry."""
+    """What to do about one contact (None: Teamleader no longer has it) given its entry.
+    `retry_failed` (full runs) sends again what Google refused, even unchanged."""
     person = entry.resource_name if entry is not None and entry.state != "skipped" else None
     if contact is None:
         return Delete(teamleader_id, person) if person else Forget(teamleader_id)
-    mapped = map_contact(contact, companies, required_tags=scope.required_tags)
+    mapped = map_contact(contact, companies, scope.required_tags, scope.default_region)
     if isinstance(mapped, Ineligible):
         if person:
             return Delete(teamleader_id, person, mapped.reason)
         known = entry is not None and entry.state == "skipped" and entry.reason == mapped.reason
         return Skip(teamleader_id, mapped.reason, record=not known)
-    if entry is not None and entry.state == "failed" and entry.content_hash == mapped.content_hash:
+    refused_as_is = entry is not None and entry.state == "failed" and entry.content_hash == mapped.content_hash
+    if refused_as_is and not retry_failed:
         return StillFailing(teamleader_id)
     if entry is not None and entry.resource_name and entry.state in ("synced", "failed"):
         if entry.state == "synced" and entry.content_hash == mapped.content_hash:

@@ -45,8 +45,8 @@ class RecordingDestination:
     def update(self, items: list[tuple[str, PersonRef, dict[str, Any]]]) -> WriteOutcome:
         return WriteOutcome(done={tid: ref for tid, ref, _ in items})
 
-    def delete(self, resource_names: list[str]) -> None:
-        """Nothing is deleted."""
+    def delete(self, resource_names: list[str]) -> dict[str, str]:
+        return {}  # nothing is deleted, nothing refused
 
     def get(self, resource_names: list[str]) -> dict[str, PersonRef]:
         return self._real.get(resource_names)

@@ -8,9 +8,9 @@ from sync.ports import PersonRef, SyncState
 from sync.state.port import Checkpoint, Entry, Intent
 
 
-def synced(teamleader_id: str, content_hash: str, ref: PersonRef) -> Entry:
-    """The entry of a contact Google holds as `ref`, written with `content_hash`."""
-    return Entry(teamleader_id, "synced", content_hash, ref.resource_name, ref.etag)
+def synced(teamleader_id: str, content_hash: str, ref: PersonRef, at: float) -> Entry:
+    """The entry of a contact Google holds as `ref`, written with `content_hash` at `at`."""
+    return Entry(teamleader_id, "synced", content_hash, ref.resource_name, ref.etag, written_at=at)
 
 
 class Ledger:

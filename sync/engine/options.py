@@ -14,6 +14,7 @@ class AccountConfig:
     account_id: str
     group_name: str = "Teamleader"
     required_tags: frozenset[str] = frozenset()
+    default_region: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,23 @@ from sync.state.port import Checkpoint
 GET_CHUNK = 200
 
 
-def reconcile(source: Source, destination: Destination, ledger: Ledger) -> list[str]:
+def reconcile(
+    source: Source, destination: Destination, ledger: Ledger, *, now: float, visibility_delay: float
+) -> list[str]:
     """The contacts to read again: the ones the id map knows and Teamleader no longer lists
-    (gone, or merely moved while paged), the ones Teamleader lists and the map never saw, and
-    the ones whose person was deleted in Google (their entries are dropped first, so that they
-    are created again)."""
+    (gone, or merely moved while paged), the ones Teamleader lists and the map never saw, the
+    ones whose person was deleted in Google (their entries are dropped first, so that they
+    are created again), and the ones Google refused, to be tried again.
+
+    Whether Google's reads see a write at once is undocumented: a person written less than
+    `visibility_delay` ago and not found yet is not taken for lost (re-creating it would make
+    a duplicate); the next full run asks again."""
     present = every_id(source.list_contact_ids, source.last_page)
     entries = ledger.load_all()
     absent = [e.teamleader_id for e in entries if e.teamleader_id not in present]
     unknown = sorted(present - {e.teamleader_id for e in entries})
-    synced = [e for e in entries if e.state == "synced" and e.resource_name]
+    settled = now - visibility_delay
+    synced = [e for e in entries if e.state == "synced" and e.resource_name and e.written_at <= settled]
     lost: list[str] = []
     for start in range(0, len(synced), GET_CHUNK):
         chunk = synced[start : start + GET_CHUNK]
@@ -28,4 +35,5 @@ def reconcile(source: Source, destination: Destination, ledger: Ledger) -> list[
         lost += [e.teamleader_id for e in chunk if e.resource_name not in current]
     if lost:
         ledger.commit(Checkpoint(removed=lost))
-    return absent + lost + unknown
+    refused = [e.teamleader_id for e in entries if e.state == "failed" and e.teamleader_id in present]
+    return absent + lost + unknown + refused

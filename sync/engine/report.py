@@ -37,6 +37,10 @@ class RunReport:
     unchanged: int = 0
     skipped: int = 0
     uncertain: int = 0
+    # Eligible contacts not created because Google refuses the account more (its contact limit).
+    not_created: int = 0
+    # What a person should know and do, in a sentence (a full Google account).
+    problem: str | None = None
     skip_reasons: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, str]] = field(default_factory=list)
     failed: int = 0

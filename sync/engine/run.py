@@ -58,6 +58,7 @@ class Engine:
         keep_alive: Callable[[], None] | None = None,
     ) -> None:
         self.options = options or EngineOptions()
+        self.full = self.options.mode == "full"
         if self.options.dry_run:
             destination, state = RecordingDestination(destination), ReadOnlyState(state)
         self.account = account
@@ -78,7 +79,13 @@ class Engine:
         self.contacts = ContactStream(source, self.bookmarks.contacts, clock=clock, prefetch=self.ledger.prefetch)
         self.companies: dict[str, tuple[Company, ...]] = {}
         self.writer = BatchWriter(
-            destination, self.ledger, self.report, self.tally, clock=clock, checkpoint=self.checkpoint
+            destination,
+            self.ledger,
+            self.report,
+            self.tally,
+            clock=clock,
+            checkpoint=self.checkpoint,
+            requeue=self.contacts.queue,
         )
 
     def run(self) -> RunReport:
@@ -95,15 +102,25 @@ class Engine:
             )
             self.writer.blocked |= settled.uncertain
             self.report.uncertain = len(settled.uncertain)
+            # The contacts to read again are queued in the same write that settles their
+            # intents: a run that dies next still creates the ones never made.
+            self.contacts.queue(settled.recheck)
+            self.checkpoint(settled.checkpoint)
             self._read_companies()
             self._decide_and_write(self.contacts.queued(settled.recheck))
             self._decide_and_write(self.contacts.changed())
             if self.options.mode == "full":
-                self._decide_and_write(self.contacts.by_id(reconcile(self.source, self.destination, self.ledger)))
+                delay = self.options.create_visibility_delay
+                missing = reconcile(
+                    self.source, self.destination, self.ledger, now=self.clock(), visibility_delay=delay
+                )
+                self._decide_and_write(self.contacts.by_id(missing))
             self.writer.flush_all()
             self.contacts.complete()
             self.checkpoint()
             self.report.status = "ok"
+            if self.writer.account_refused is not None:
+                self.report.status, self.report.problem = "partial", self._account_full()
         except OutOfTimeError:
             self.checkpoint()
             self.report.status = "partial"
@@ -137,7 +154,7 @@ class Engine:
         self.pace.alive()
 
     def _decide_and_write(self, sightings: Iterable[Sighting]) -> None:
-        scope = Scope(self.account.required_tags)
+        scope = Scope(self.account.required_tags, self.account.default_region)
         for sighting in sightings:
             self.pace.contact_read()
             self.report.read += 1
@@ -145,7 +162,8 @@ class Engine:
             if teamleader_id in self.writer.blocked:
                 continue
             entry = self.ledger.get(teamleader_id)
-            decision = decide(teamleader_id, sighting.record, entry, self.companies.get(teamleader_id, ()), scope)
+            companies = self.companies.get(teamleader_id, ())
+            decision = decide(teamleader_id, sighting.record, entry, companies, scope, retry_failed=self.full)
             if sighting.record is not None:
                 self._count(decision)
             self.writer.put(decision, sighting.resume_from)
@@ -159,6 +177,13 @@ class Engine:
                 self.report.still_failing += 1
             case Skip(reason=reason) | Delete(reason=str() as reason):
                 self.tally.skipped(decision.teamleader_id, reason)
+
+    def _account_full(self) -> str:
+        synced = sum(1 for entry in self.ledger.load_all() if entry.state == "synced")
+        eligible = synced + self.report.not_created
+        return (
+            f"Google account full: {synced:,} of {eligible:,} eligible contacts synced; free space or narrow the tags"
+        )
 
     def checkpoint(self, checkpoint: Checkpoint | None = None) -> None:
         """Commit a batch's results with the id-map changes waiting for a checkpoint and both

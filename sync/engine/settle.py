@@ -41,7 +41,7 @@ def settle_intents(
         for teamleader_id, content_hash in intent.items.items():
             refs = listed.pop(teamleader_id, None)
             if refs:
-                settlement.checkpoint.entries.append(synced(teamleader_id, content_hash, refs[0]))
+                settlement.checkpoint.entries.append(synced(teamleader_id, content_hash, refs[0], intent.sent_at))
                 settlement.duplicates += [r.resource_name for r in refs[1:]]
                 settlement.recheck.append(teamleader_id)
             elif now - intent.sent_at >= visibility_delay:
@@ -55,14 +55,14 @@ def settle_intents(
     return settlement
 
 
-def adopt(listed: dict[str, list[PersonRef]], known: dict[str, Entry], settlement: Settlement) -> None:
+def adopt(listed: dict[str, list[PersonRef]], known: dict[str, Entry], settlement: Settlement, now: float) -> None:
     """On a first run, take up persons that already carry a Teamleader id (state lost, or an
     account added again): the one the id map names, else the first; the rest are duplicates."""
     for teamleader_id, refs in listed.items():
         entry = known.get(teamleader_id)
         keep = next((r for r in refs if entry and r.resource_name == entry.resource_name), refs[0])
         if entry is None or entry.resource_name != keep.resource_name:
-            settlement.checkpoint.entries.append(synced(teamleader_id, "", keep))
+            settlement.checkpoint.entries.append(synced(teamleader_id, "", keep, now))
         settlement.duplicates += [r.resource_name for r in refs if r is not keep]
 
 
@@ -74,9 +74,9 @@ def settle(
     visibility_delay: float,
     first_run: bool,
 ) -> Settlement:
-    """Settle the account's uncertain creates (and on a first run adopt stamped persons),
-    delete the duplicates found and commit. The settlement says what to read again and what
-    is still uncertain."""
+    """Settle the account's uncertain creates (and on a first run adopt stamped persons) and
+    delete the duplicates found. The settlement says what to commit, what to read again and
+    what is still uncertain."""
     intents = ledger.state.intents(ledger.account)
     if not intents and not first_run:
         return Settlement()
@@ -85,9 +85,7 @@ def settle(
         listed.setdefault(teamleader_id, []).append(ref)
     settlement = settle_intents(intents, listed, now=now, visibility_delay=visibility_delay)
     if first_run:
-        adopt(listed, ledger.state.entries(ledger.account, list(listed)), settlement)
+        adopt(listed, ledger.state.entries(ledger.account, list(listed)), settlement, now)
     if settlement.duplicates:
         destination.delete(settlement.duplicates)
-    if not settlement.checkpoint.is_empty():
-        ledger.commit(settlement.checkpoint)
     return settlement

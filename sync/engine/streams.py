@@ -44,19 +44,24 @@ class ContactStream:
         # How far reading has come: the newest updated_at decided so far.
         self.position: datetime | None = bookmark.cursor
         self._last_fetch_at: float | None = None
+        # Queued contacts this run has read; the ones queued after that stay queued.
+        self._read_from_queue: set[str] = set()
 
     def queue(self, teamleader_ids: Iterable[str]) -> None:
         """Read these contacts again before the listing (a company change reached them). Past
         MAX_QUEUED, every contact is read again instead."""
         if self.position is None:
             return  # every contact is read anyway
+        ids = set(teamleader_ids)
+        self._read_from_queue -= ids
         queued = self.bookmark.recheck
-        queued += sorted(set(teamleader_ids) - set(queued))
+        queued += sorted(ids - set(queued))
         if len(queued) > MAX_QUEUED:
             self.bookmark.recheck, self.bookmark.cursor, self.position = [], None, None
 
     def queued(self, also: Iterable[str] = ()) -> Iterator[Sighting]:
         """`also`, then the contacts a company change queued, read by id."""
+        self._read_from_queue = set(self.bookmark.recheck)
         return self.by_id(list(dict.fromkeys([*also, *self.bookmark.recheck])))
 
     def by_id(self, ids: list[str]) -> Iterator[Sighting]:
@@ -81,10 +86,10 @@ class ContactStream:
             yield from self._advancing(sighting)
 
     def complete(self) -> None:
-        """Everything was read and written: the queue is done, and the position may step past
-        the newest second read."""
+        """Everything was read and written: the queue read is done (what was queued since stays),
+        and the position may step past the newest second read."""
         self.position = past_the_newest(self.position, self._last_fetch_at)
-        self.bookmark.recheck = []
+        self.bookmark.recheck = [tid for tid in self.bookmark.recheck if tid not in self._read_from_queue]
 
     def _fetch(self, anchor: datetime | None, number: int) -> list[dict[str, Any]]:
         self._last_fetch_at = self._clock()

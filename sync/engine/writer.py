@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 from sync.engine.decide import Create, Decision, Delete, Forget, Skip, Update
 from sync.engine.ledger import Ledger, synced
 from sync.engine.report import RunReport, Tally
-from sync.errors import AmbiguousWriteError, GoogleError, ReauthRequiredError
+from sync.errors import AmbiguousWriteError, GoogleAccountRefusedError, WriteStoppedError
 from sync.mapping import Mapped
 from sync.ports import Destination, PersonRef, WriteOutcome
 from sync.state.port import Checkpoint, Entry, Intent
@@ -45,6 +45,7 @@ class BatchWriter:
         *,
         clock: Callable[[], float],
         checkpoint: Callable[[Checkpoint], None],
+        requeue: Callable[[list[str]], None],
     ) -> None:
         self._destination = destination
         self._ledger = ledger
@@ -54,6 +55,7 @@ class BatchWriter:
         self.group = ""
         self._clock = clock
         self._checkpoint = checkpoint
+        self._requeue = requeue
         self._creates: dict[str, _Queued[Create]] = {}
         self._updates: dict[str, _Queued[Update]] = {}
         self._deletes: dict[str, _Queued[Delete]] = {}
@@ -61,6 +63,10 @@ class BatchWriter:
         self._forgotten: set[str] = set()
         # Creates whose outcome is unknown: nothing is written for them until it is settled.
         self.blocked: set[str] = set()
+        # Once Google refuses the account's creates, none is sent for the rest of the run; the
+        # held-back ones are queued to be read again, in the same write as the batch's outcome.
+        self.account_refused: GoogleAccountRefusedError | None = None
+        self._held_back: set[str] = set()
 
     # ---- queueing ----
 
@@ -139,10 +145,14 @@ class BatchWriter:
         batch = self._take(self._creates, self._destination.limits.create)
         if not batch:
             return
+        if self.account_refused:
+            self._hold_back(batch)
+            return
         items = {tid: q.write.mapped for tid, q in batch.items()}
         intent = Intent(uuid.uuid4().hex, self._clock(), {tid: m.content_hash for tid, m in items.items()})
         self._ledger.record_intent(intent)
         checkpoint = Checkpoint(settled=[intent.batch_id])
+        stopped: WriteStoppedError | None = None
         try:
             outcome = self._destination.create([(tid, m.person) for tid, m in items.items()], self.group)
         except AmbiguousWriteError as exc:
@@ -152,17 +162,34 @@ class BatchWriter:
             self.blocked.update(unknown)
             self._report.uncertain += len(unknown)
             outcome = WriteOutcome(failed=exc.refused)
-        except (GoogleError, ReauthRequiredError):
-            # Refused as a whole (throttled past every retry, an outage, a revoked token):
-            # nothing was created. The run stops; the next one writes these from the cursor,
-            # which never passed them. Only what Google refuses by name is recorded as failed.
-            self._ledger.commit(checkpoint)
-            raise
+        except WriteStoppedError as exc:
+            # Google stopped the batch part-way: what it made before is recorded; the rest was
+            # not made, and is read and sent again (the cursor never passed it).
+            stopped, outcome = exc, exc.outcome
         for tid, ref in outcome.done.items():
-            checkpoint.entries.append(synced(tid, items[tid].content_hash, ref))
+            checkpoint.entries.append(synced(tid, items[tid].content_hash, ref, self._clock()))
         self._report.created += len(outcome.done)
         self._record_failures(checkpoint, items, outcome.failed, {})
+        if stopped is None:
+            self._checkpoint(checkpoint)
+            return
+        if not isinstance(stopped.error, GoogleAccountRefusedError):
+            # Refused as a whole (throttled past every retry, an outage, a revoked token): the
+            # run stops. Only what Google refused by name is recorded as failed.
+            self._ledger.commit(checkpoint)
+            raise stopped.error
+        # The account takes no more contacts: no create is sent for the rest of the run, and
+        # none is marked failed; the next run that finds room creates them.
+        self.account_refused = stopped.error
+        self._hold_back({tid: q for tid, q in batch.items() if tid not in outcome.done and tid not in outcome.failed})
         self._checkpoint(checkpoint)
+
+    def _hold_back(self, batch: dict[str, _Queued[Create]]) -> None:
+        """Creates not sent while the account refuses them: counted, and queued to be read again
+        (the next checkpoint stores the queue), so that the run that finds room creates them."""
+        self._held_back.update(batch)
+        self._report.not_created = len(self._held_back)
+        self._requeue(list(batch))
 
     def _flush_updates(self) -> None:
         batch = self._take(self._updates, self._destination.limits.update)
@@ -173,7 +200,7 @@ class BatchWriter:
         outcome = self._destination.update([(tid, refs[tid], m.person) for tid, m in items.items()])
         checkpoint = Checkpoint()
         for tid, ref in outcome.done.items():
-            checkpoint.entries.append(synced(tid, items[tid].content_hash, ref))
+            checkpoint.entries.append(synced(tid, items[tid].content_hash, ref, self._clock()))
         self._report.updated += len(outcome.done)
         self._record_failures(checkpoint, items, outcome.failed, refs)
         for tid in outcome.missing:
@@ -187,14 +214,19 @@ class BatchWriter:
         if not batch:
             return
         deletes = [q.write for q in batch.values()]
-        self._destination.delete([d.resource_name for d in deletes])
+        refused = self._destination.delete([d.resource_name for d in deletes])
         checkpoint = Checkpoint()
         for delete in deletes:
-            if delete.reason is None:
+            if delete.resource_name in refused:
+                # Still in Google: kept in the map as failed, to be deleted when read again.
+                reason = refused[delete.resource_name]
+                checkpoint.entries.append(Entry(delete.teamleader_id, "failed", "", delete.resource_name, None, reason))
+                self._tally.failed(delete.teamleader_id, reason)
+            elif delete.reason is None:
                 checkpoint.removed.append(delete.teamleader_id)
             else:
                 checkpoint.entries.append(Entry(delete.teamleader_id, "skipped", reason=delete.reason))
-        self._report.deleted += len(batch)
+        self._report.deleted += len(deletes) - len(refused)
         self._checkpoint(checkpoint)
 
     def _record_failures(

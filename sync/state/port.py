@@ -20,7 +20,9 @@ class Entry:
 
     synced: in Google as `resource_name`, with `content_hash` written.
     skipped: not in Google because of `reason` (ineligible).
-    failed: Google refused `content_hash` for `reason`; tried again only when the hash changes.
+    failed: Google refused `content_hash` for `reason`; tried again when the hash changes,
+    and by full runs.
+    `written_at`: when Google last answered a write of it (epoch seconds; 0 when unknown).
     """
 
     teamleader_id: str
@@ -29,6 +31,7 @@ class Entry:
     resource_name: str | None = None
     etag: str | None = None
     reason: str | None = None
+    written_at: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -37,6 +40,7 @@ class Entry:
             "resource_name": self.resource_name,
             "etag": self.etag,
             "reason": self.reason,
+            "written_at": self.written_at,
         }
 
     @classmethod
@@ -48,6 +52,7 @@ class Entry:
             data.get("resource_name"),
             data.get("etag"),
             data.get("reason"),
+            float(data.get("written_at") or 0.0),
         )
 
 
@@ -71,14 +76,23 @@ class CompanyRecord:
     contacts: dict[str, str] = field(default_factory=dict)
     # As Teamleader last listed it: a company listed again unchanged is not read again.
     updated_at: str = ""
+    # Its country (ISO code), in which its people's numbers without one are read.
+    region: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "phone": self.phone, "contacts": self.contacts, "updated_at": self.updated_at}
+        return {
+            "name": self.name,
+            "phone": self.phone,
+            "contacts": self.contacts,
+            "updated_at": self.updated_at,
+            "region": self.region,
+        }
 
     @classmethod
     def from_json(cls, company_id: str, data: dict[str, Any]) -> CompanyRecord:
         contacts = dict(data.get("contacts") or {})
-        return cls(company_id, data["name"], data.get("phone"), contacts, data.get("updated_at") or "")
+        name, phone, updated = data["name"], data.get("phone"), data.get("updated_at") or ""
+        return cls(company_id, name, phone, contacts, updated, data.get("region"))
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,9 @@ class AccountRecord:
     enabled: bool = True
     group_name: str = "Teamleader"
     tags: list[str] = field(default_factory=list)
+    # The country whose numbers a contact's phone numbers are taken for when neither the
+    # contact nor its company has an address (ISO code); None: such numbers are sent as typed.
+    default_region: str | None = None
     teamleader_secret: str = ""
     google_secret: str = ""
     status: AccountStatus = "ok"

@@ -31,7 +31,7 @@ def info(**changes: Any) -> dict[str, Any]:
 def test_record_takes_the_phone_not_the_fax_in_the_companys_own_country() -> None:
     record = company_record(info())
     assert record == CompanyRecord(
-        "co-1", "Brouwerij Maes", "+31 20 123 4567", {"c-1": "CEO", "c-2": ""}, "2026-01-01T10:00:00+00:00"
+        "co-1", "Brouwerij Maes", "+31 20 123 4567", {"c-1": "CEO", "c-2": ""}, "2026-01-01T10:00:00+00:00", "NL"
     )
 
 
