@@ -190,6 +190,8 @@ class TeamleaderSandbox:
         access_token_ttl: int = 3600,
         updated_since_inclusive: bool = True,
         list_includes_deactivated: bool = True,
+        page_cap: int = PAGE_CAP,
+        missing_status: int = 404,
     ) -> None:
         self.clock = clock or Clock()
         self.rate_limit = rate_limit
@@ -197,6 +199,11 @@ class TeamleaderSandbox:
         # Both are undocumented in the real API; tests run the sync against either choice.
         self.updated_since_inclusive = updated_since_inclusive
         self.list_includes_deactivated = list_includes_deactivated
+        # The most a page holds, whatever is asked: 100 is the practical maximum, not documented.
+        self.page_cap = page_cap
+        # A deleted record read by id: documented as 404 "not found", and as 400 "the request
+        # references non-existing resources"; either may come.
+        self.missing_status = missing_status
         self.accounts: dict[str, TeamleaderAccount] = {}
         self.clients: dict[str, str] = {}
         self._refresh_tokens: dict[str, str] = {}
@@ -410,7 +417,7 @@ class TeamleaderSandbox:
     def _companies_info(self, account: TeamleaderAccount, body: dict[str, Any]) -> dict[str, Any]:
         record = account.companies.get(body["id"])
         if record is None:
-            raise ApiError(404, f"Company {body['id']} not found")
+            raise ApiError(self.missing_status, f"Company {body['id']} not found")
         view = _company_view(record, info=True)
         includes = (body.get("includes") or "").split(",")
         if "related_contacts" in includes:
@@ -431,7 +438,7 @@ class TeamleaderSandbox:
 
     def _tags_list(self, account: TeamleaderAccount, body: dict[str, Any]) -> list[Any]:
         tags = sorted(account.tags)
-        return [{"tag": t} for t in _slice(tags, body.get("page", {}))]
+        return [{"tag": t} for t in _slice(tags, body.get("page", {}), self.page_cap)]
 
     def _common_filters(
         self, records: list[dict[str, Any]], flt: dict[str, Any], by_id: dict[str, Any]
@@ -472,7 +479,7 @@ class TeamleaderSandbox:
                 records.sort(key=lambda r: r["_updated"], reverse=reverse)
             else:
                 records.sort(key=lambda r: r.get("added_at", ""), reverse=reverse)
-        return _slice(records, body.get("page", {}))
+        return _slice(records, body.get("page", {}), self.page_cap)
 
     # ---- OAuth ----
 
@@ -545,8 +552,8 @@ def _rate_reset(ts: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
-def _slice(items: list[Any], page: dict[str, Any]) -> list[Any]:
-    size = min(int(page.get("size", 20)), PAGE_CAP)
+def _slice(items: list[Any], page: dict[str, Any], cap: int) -> list[Any]:
+    size = min(int(page.get("size", 20)), cap)
     number = int(page.get("number", 1))
     if size < 1 or number < 1:
         raise ApiError(400, "page.size and page.number must be at least 1")

@@ -1,16 +1,16 @@
 """What the engine sees of the world: the Teamleader source, the Google destination, one
-account's sync state, and their value types. The engine imports these, never an adapter, so
-one engine runs against the real APIs or the sandbox, on Firestore or SQLite, or as a dry run
-that only records."""
+account's sync state (`SyncState`, defined beside the state store it is part of), and their
+value types. The engine imports these, never an adapter, so one engine runs against the real
+APIs or the sandbox, on Firestore or SQLite, or as a dry run that only records."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from sync.state.port import AccountState, Checkpoint, CompanyRecord, Entry, Intent
+from sync.state.port import SyncState
 
 Mode = Literal["incremental", "full"]
 
@@ -44,6 +44,9 @@ class BatchLimits:
 
 class Source(Protocol):
     """The Teamleader side: contacts and companies, paged."""
+
+    # The longest page the source has answered: a shorter page ends a listing.
+    longest_page: int
 
     @property
     def calls(self) -> int:
@@ -104,22 +107,4 @@ class Destination(Protocol):
     def stamped(self) -> Iterator[tuple[str, PersonRef]]: ...
 
 
-class SyncState(Protocol):
-    """What a run reads and writes of the state store (the adapters hold more: accounts,
-    leases)."""
-
-    def account_state(self, account: str) -> AccountState: ...
-
-    def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]: ...
-
-    def all_entries(self, account: str) -> Iterator[Entry]: ...
-
-    def intents(self, account: str) -> list[Intent]: ...
-
-    def companies(self, account: str) -> dict[str, CompanyRecord]: ...
-
-    def record_intent(self, account: str, intent: Intent) -> None: ...
-
-    def commit(self, account: str, checkpoint: Checkpoint) -> None: ...
-
-    def save_report(self, account: str, report: dict[str, Any]) -> None: ...
+__all__ = ["BatchLimits", "Destination", "Mode", "PersonRef", "Source", "SyncState", "WriteOutcome"]

@@ -98,6 +98,8 @@ class TeamleaderClient:
         self._attempts = attempts
         self._paused_until = 0.0
         self.calls = 0
+        # The longest page Teamleader has answered (the cap on its pages, once one is capped).
+        self.longest_page = 0
 
     # ---- OAuth ----
 
@@ -208,8 +210,13 @@ class TeamleaderClient:
     # ---- endpoints the sync uses ----
 
     def last_page(self, page: list[dict[str, Any]]) -> bool:
-        """Whether a listing ends with this page: a page shorter than asked for."""
-        return len(page) < PAGE_SIZE
+        """Whether a listing ends with this page. The largest page Teamleader gives is not
+        documented, and a server capping pages below the size asked would end every listing
+        after its first page if a short page were taken for the last. A page ends a listing
+        when it is empty or shorter than the longest page seen; a page as long as the longest
+        (or the first ever seen) costs one call more, an empty page."""
+        longest, self.longest_page = self.longest_page, max(self.longest_page, len(page))
+        return not page or len(page) < longest
 
     def _changed_since(self, endpoint: str, updated_since: datetime | None, page: int) -> list[dict[str, Any]]:
         body: dict[str, Any] = {
@@ -230,10 +237,17 @@ class TeamleaderClient:
         return self._changed_since("companies.list", updated_since, page)
 
     def company(self, company_id: str) -> dict[str, Any] | None:
-        """A company with its name, phones and the contacts who work there; None once deleted."""
+        """A company with its name, phones and the contacts who work there; None once deleted.
+        A deleted company is documented to come back as 404 or as 400 ("references
+        non-existing resources"): either is confirmed by listing the company by its id."""
         try:
             found: dict[str, Any] = self.call("companies.info", {"id": company_id, "includes": "related_contacts"})
-        except TeamleaderNotFoundError:
+        except TeamleaderError as exc:
+            if exc.status not in (400, 404):
+                raise
+            listed = self.call("companies.list", {"filter": {"ids": [company_id]}, "page": {"size": 1, "number": 1}})
+            if listed:
+                raise  # it exists: the refusal is about something else
             return None
         return found
 
@@ -241,8 +255,15 @@ class TeamleaderClient:
         """The contacts among `ids` that still exist (deleted ones are simply absent)."""
         found: list[dict[str, Any]] = []
         for start in range(0, len(ids), PAGE_SIZE):
-            chunk = ids[start : start + PAGE_SIZE]
-            found += self.call("contacts.list", {"filter": {"ids": chunk}, "page": {"size": PAGE_SIZE, "number": 1}})
+            chunk, number = ids[start : start + PAGE_SIZE], 1
+            while True:
+                body = {"filter": {"ids": chunk}, "page": {"size": PAGE_SIZE, "number": number}}
+                page: list[dict[str, Any]] = self.call("contacts.list", body)
+                found += page
+                # All of a chunk's contacts fit in one page, unless pages are capped lower.
+                if len(page) >= len(chunk) or self.last_page(page):
+                    break
+                number += 1
         return found
 
     def _every(self, endpoint: str, page: int) -> list[dict[str, Any]]:

@@ -39,16 +39,19 @@ class Bookmarks:
 
     contacts: ContactsBookmark = field(default_factory=ContactsBookmark)
     companies: CompaniesBookmark = field(default_factory=CompaniesBookmark)
+    # The longest page Teamleader has answered: a shorter one ends a listing.
+    longest_page: int = 0
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Bookmarks:
         return cls(
             ContactsBookmark(_time(data.get("contacts")), list(data.get("recheck") or [])),
             CompaniesBookmark(_time(data.get("companies")), _time(data.get("companies_full"))),
+            int(data.get("longest_page") or 0),
         )
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"recheck": list(self.contacts.recheck)}
+        data: dict[str, Any] = {"recheck": list(self.contacts.recheck), "longest_page": self.longest_page}
         if self.contacts.cursor is not None:
             data["contacts"] = self.contacts.cursor.isoformat()
         if self.companies.cursor is not None:

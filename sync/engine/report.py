@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from sync.engine.decide import Decision, Delete, Skip, StillFailing, Unchanged
+
 RunStatus = Literal["running", "ok", "partial", "failed"]
 # Failures listed by name in a report; the count covers them all.
 MAX_FAILURES_IN_REPORT = 100
@@ -69,6 +71,17 @@ class Tally:
         self._report = report
         self._unchanged: set[str] = set()
         self._skipped: dict[str, str] = {}
+
+    def count(self, decision: Decision) -> None:
+        """Count the latest decision about a contact Teamleader has."""
+        self.seen_again(decision.teamleader_id)
+        match decision:
+            case Unchanged():
+                self.unchanged(decision.teamleader_id)
+            case StillFailing():
+                self._report.still_failing += 1
+            case Skip(reason=reason) | Delete(reason=str() as reason):
+                self.skipped(decision.teamleader_id, reason)
 
     def seen_again(self, teamleader_id: str) -> None:
         """Forget what was counted for a contact that is being decided anew."""

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 
 from sync.companies import companies_by_contact
 from sync.engine.bookmarks import Bookmarks
-from sync.engine.decide import Decision, Delete, Scope, Skip, StillFailing, Unchanged, decide
+from sync.engine.decide import Scope, decide
 from sync.engine.dry_run import ReadOnlyState, RecordingDestination
 from sync.engine.group import ensure_group
 from sync.engine.ledger import Ledger
@@ -76,6 +76,7 @@ class Engine:
         stored = state.account_state(account.account_id)
         self.group = stored.group
         self.bookmarks = Bookmarks.from_json(stored.cursor)
+        source.longest_page = max(source.longest_page, self.bookmarks.longest_page)
         self.contacts = ContactStream(source, self.bookmarks.contacts, clock=clock, prefetch=self.ledger.prefetch)
         self.companies: dict[str, tuple[Company, ...]] = {}
         self.writer = BatchWriter(
@@ -104,12 +105,13 @@ class Engine:
             self.report.uncertain = len(settled.uncertain)
             # The contacts to read again are queued in the same write that settles their
             # intents: a run that dies next still creates the ones never made.
-            self.contacts.queue(settled.recheck)
-            self.checkpoint(settled.checkpoint)
+            if settled.recheck or not settled.checkpoint.is_empty():
+                self.contacts.queue(settled.recheck)
+                self.checkpoint(settled.checkpoint)
             self._read_companies()
             self._decide_and_write(self.contacts.queued(settled.recheck))
             self._decide_and_write(self.contacts.changed())
-            if self.options.mode == "full":
+            if self.full:
                 delay = self.options.create_visibility_delay
                 missing = reconcile(
                     self.source, self.destination, self.ledger, now=self.clock(), visibility_delay=delay
@@ -139,7 +141,7 @@ class Engine:
             self.source,
             self.bookmarks.companies,
             self.state.companies(self.account.account_id),
-            full=self.options.mode == "full",
+            full=self.full,
             clock=self.clock,
             before_each=self._before_company,
         )
@@ -165,25 +167,13 @@ class Engine:
             companies = self.companies.get(teamleader_id, ())
             decision = decide(teamleader_id, sighting.record, entry, companies, scope, retry_failed=self.full)
             if sighting.record is not None:
-                self._count(decision)
+                self.tally.count(decision)
             self.writer.put(decision, sighting.resume_from)
 
-    def _count(self, decision: Decision) -> None:
-        self.tally.seen_again(decision.teamleader_id)
-        match decision:
-            case Unchanged():
-                self.tally.unchanged(decision.teamleader_id)
-            case StillFailing():
-                self.report.still_failing += 1
-            case Skip(reason=reason) | Delete(reason=str() as reason):
-                self.tally.skipped(decision.teamleader_id, reason)
-
     def _account_full(self) -> str:
-        synced = sum(1 for entry in self.ledger.load_all() if entry.state == "synced")
-        eligible = synced + self.report.not_created
-        return (
-            f"Google account full: {synced:,} of {eligible:,} eligible contacts synced; free space or narrow the tags"
-        )
+        done = sum(1 for entry in self.ledger.load_all() if entry.state == "synced")
+        eligible = done + self.report.not_created
+        return f"Google account full: {done:,} of {eligible:,} eligible contacts synced; free space or narrow the tags"
 
     def checkpoint(self, checkpoint: Checkpoint | None = None) -> None:
         """Commit a batch's results with the id-map changes waiting for a checkpoint and both
@@ -194,6 +184,7 @@ class Engine:
         # which lies before that block: only the contacts stream itself ever clears it.
         if (resume_from := self.writer.resume_point(self.contacts.position)) is not None:
             self.bookmarks.contacts.cursor = resume_from
+        self.bookmarks.longest_page = self.source.longest_page
         checkpoint.cursor = self.bookmarks.to_json()
         self.ledger.commit(checkpoint)
         self.pace.tick()

@@ -158,8 +158,8 @@ class AccountRecord:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-class StateStore(Protocol):
-    """Sync state of many accounts. Adapters: Firestore (cloud), SQLite (one machine)."""
+class SyncState(Protocol):
+    """What a run reads and writes of one account's state (the engine's port)."""
 
     def account_state(self, account: str) -> AccountState: ...
 
@@ -176,6 +176,11 @@ class StateStore(Protocol):
     def commit(self, account: str, checkpoint: Checkpoint) -> None: ...
 
     def save_report(self, account: str, report: dict[str, Any]) -> None: ...
+
+
+class StateStore(SyncState, Protocol):
+    """Sync state of many accounts, with their registry and leases. Adapters: Firestore
+    (cloud), SQLite (one machine)."""
 
     def last_report(self, account: str) -> dict[str, Any] | None: ...
 

@@ -62,7 +62,9 @@ def test_people_show_their_companies_position_and_phone(
 ) -> None:
     harness = Harness.create(stack, any_state, generate(400, 25, seed=41), tmp_path)
     report = harness.run()
-    assert report.status == "ok" and report.companies_read == 25
+    # The first listing cannot know Teamleader's page cap: it ends on a page shorter than the
+    # longest seen, one call more, which re-reads the last second's companies.
+    assert report.status == "ok" and 25 <= report.companies_read <= 27
     companies = stack.teamleader.accounts["acme"].companies
     checked = 0
     for teamleader_id in sorted(harness.expected_ids()):
