@@ -192,6 +192,7 @@ class TeamleaderSandbox:
         list_includes_deactivated: bool = True,
         page_cap: int = PAGE_CAP,
         missing_status: int = 404,
+        integration_version: str = "2018-06-01",
     ) -> None:
         self.clock = clock or Clock()
         self.rate_limit = rate_limit
@@ -204,6 +205,10 @@ class TeamleaderSandbox:
         # A deleted record read by id: documented as 404 "not found", and as 400 "the request
         # references non-existing resources"; either may come.
         self.missing_status = missing_status
+        # The dated API version the integration was created under: a call without
+        # X-Api-Version is answered in it (before 2022-09-15 tags come back lowercased, before
+        # 2018-10-30 lists carry `address` where later versions carry `primary_address`).
+        self.integration_version = integration_version
         self.accounts: dict[str, TeamleaderAccount] = {}
         self.clients: dict[str, str] = {}
         self._refresh_tokens: dict[str, str] = {}
@@ -343,8 +348,9 @@ class TeamleaderSandbox:
             if endpoint == "contacts.list" and self.during_list is not None:
                 self._list_calls += 1
                 self.during_list(self._list_calls)
-            headers["X-Api-Version"] = API_VERSION
-            return Response(200, {"data": data}, headers)
+            version = request.headers.get("x-api-version") or self.integration_version
+            headers["X-Api-Version"] = version
+            return Response(200, {"data": _as_of(version, data)}, headers)
 
     def _authenticate(self, request: Request) -> TeamleaderAccount:
         token = request.bearer()
@@ -615,6 +621,22 @@ def _company_view(record: dict[str, Any], *, info: bool) -> dict[str, Any]:
     else:
         view["primary_address"] = _primary_address(record)
     return view
+
+
+def _as_of(version: str, data: Any) -> Any:
+    """An answer as an older API version gives it (dates compare as ISO strings)."""
+    records = data if isinstance(data, list) else [data]
+    for record in records:
+        if not isinstance(record, dict):
+            continue
+        if version < "2022-09-15":
+            if isinstance(record.get("tags"), list):
+                record["tags"] = [str(t).lower() for t in record["tags"]]
+            if isinstance(record.get("tag"), str):
+                record["tag"] = record["tag"].lower()
+        if version < "2018-10-30" and "primary_address" in record:
+            record["address"] = record.pop("primary_address")
+    return data
 
 
 def _query_body(request: Request) -> dict[str, Any]:

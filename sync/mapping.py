@@ -88,7 +88,10 @@ def ineligibility(contact: dict[str, Any], required_tags: frozenset[str] = froze
     teamleader_id = str(contact["id"])
     if contact.get("status") == "deactivated":
         return Ineligible(teamleader_id, SkipReason.DEACTIVATED)
-    if required_tags and not required_tags <= set(contact.get("tags") or []):
+    # Tags compare without case: older API versions answer them lowercased.
+    if required_tags and not {t.casefold() for t in required_tags} <= {
+        str(t).casefold() for t in contact.get("tags") or []
+    }:
         return Ineligible(teamleader_id, SkipReason.OUTSIDE_TAGS, ", ".join(sorted(required_tags)))
     if not clean_text(contact.get("first_name")):
         return Ineligible(teamleader_id, SkipReason.NO_FIRST_NAME)

@@ -24,6 +24,9 @@ from sync.errors import (
 )
 
 PAGE_SIZE = 100
+# The API version the sync is written for: without it, each integration is answered in the
+# version current when it was created (older ones lowercase tags, or name addresses otherwise).
+API_VERSION = "2023-09-26"
 # Refresh this long before expiry, so a token never expires between check and use.
 EXPIRY_MARGIN = 120.0
 MAX_RATE_WAITS = 10
@@ -171,7 +174,9 @@ class TeamleaderClient:
             token = self._access_token()
             self.calls += 1
             answer = self._http.post(
-                f"{self._api_url}/{endpoint}", json=body, headers={"Authorization": f"Bearer {token}"}
+                f"{self._api_url}/{endpoint}",
+                json=body,
+                headers={"Authorization": f"Bearer {token}", "X-Api-Version": API_VERSION},
             )
             self._note_rate(answer)
             if answer.status_code == 200:

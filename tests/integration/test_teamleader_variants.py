@@ -61,3 +61,30 @@ def test_a_deleted_company_is_recognised_whatever_its_status(
     assert all(company["name"] not in organizations(harness, tid) for tid in people)
     assert sqlite_state.companies("acme").keys() == stack.teamleader.accounts["acme"].companies.keys()
     assert harness.run(mode="full").status == "ok"
+
+
+@pytest.mark.parametrize("integration_version", ["2018-06-01", "2021-01-01", "2023-09-26"])
+def test_the_api_version_is_pinned_and_tags_compare_without_case(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, integration_version: str
+) -> None:
+    """Teamleader answers each integration in the version current when it was created unless a
+    call names one: an old integration lowercases tags and names addresses otherwise. The sync
+    names its version, so a `Klant` scope keeps its contacts and addresses reach Google."""
+    stack.teamleader.integration_version = integration_version
+    harness = Harness.create(stack, sqlite_state, generate(200, 0, seed=36), tmp_path)
+    for teamleader_id in sorted(harness.expected_ids())[:40]:
+        stack.teamleader.edit_contact("acme", teamleader_id, tags=["Klant", "vip"])
+    contacts = stack.teamleader.accounts["acme"].contacts
+    scoped = [t for t in harness.expected_ids() if "klant" in {tag.casefold() for tag in contacts[t]["tags"]}]
+    assert len(scoped) > 40
+    harness.account.tags = ["Klant"]
+    sqlite_state.put_account(harness.account)
+    report = harness.run()
+    assert report.created == len(scoped) and set(harness.stamped_ids()) == set(scoped)
+    with_address = [tid for tid in scoped if stack.teamleader.accounts["acme"].contacts[tid].get("addresses")]
+    assert with_address and all("addresses" in harness.person_of(tid) for tid in with_address)
+    # The scope written in lower case is the same scope.
+    harness.account.tags = ["klant"]
+    sqlite_state.put_account(harness.account)
+    stack.clock.advance(5)
+    assert (harness.run(mode="full").deleted, len(harness.stamped_ids())) == (0, len(scoped))

@@ -10,6 +10,7 @@ import pytest
 
 from sandbox.datagen import generate
 from sandbox.stack import TEAMLEADER_CLIENT, SandboxStack
+from sandbox.teamleader import API_VERSION
 
 
 def _token(stack: SandboxStack, refresh: str) -> httpx.Response:
@@ -28,7 +29,8 @@ def _token(stack: SandboxStack, refresh: str) -> httpx.Response:
 def api(stack: SandboxStack) -> httpx.Client:
     seeded = stack.seed_account("acme", generate(450, 30, seed=3))
     access = _token(stack, seeded.teamleader_refresh_token).json()["access_token"]
-    return httpx.Client(base_url=stack.url("teamleader"), headers={"Authorization": f"Bearer {access}"})
+    headers = {"Authorization": f"Bearer {access}", "X-Api-Version": API_VERSION}
+    return httpx.Client(base_url=stack.url("teamleader"), headers=headers)
 
 
 def _all(api: httpx.Client, endpoint: str, body: dict[str, Any], size: int = 100) -> list[dict[str, Any]]:
