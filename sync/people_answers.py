@@ -71,3 +71,13 @@ def refused_account(exc: HttpError) -> bool:
     contact, and a create has no etag to be stale, so a failed precondition is the account's
     (its contact limit), as is a quota still exhausted after back-off."""
     return contact_errors(exc) is None and error_status(exc) in ("FAILED_PRECONDITION", "RESOURCE_EXHAUSTED")
+
+
+def refused_as_missing(exc: HttpError) -> bool:
+    """Whether a refusal says the person named does not exist (deleted, by hand or before)."""
+    return exc.status_code == 404 or error_status(exc) == "NOT_FOUND"
+
+
+def names_missing(error: dict[str, Any]) -> bool:
+    """Whether one contact's error of a refused batch says that person does not exist."""
+    return error.get("status") == "NOT_FOUND" or error.get("code") == 5

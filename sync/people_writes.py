@@ -18,7 +18,16 @@ from sync.errors import (
     WriteStoppedError,
 )
 from sync.mapping import MANAGED_FIELDS
-from sync.people_answers import contact_errors, error_message, error_status, person_ref, refused_account, stamp_of
+from sync.people_answers import (
+    contact_errors,
+    error_message,
+    error_status,
+    names_missing,
+    person_ref,
+    refused_account,
+    refused_as_missing,
+    stamp_of,
+)
 from sync.people_calls import Sender
 from sync.ports import PersonRef, WriteOutcome
 
@@ -82,10 +91,13 @@ class PersonWrites:
             except HttpError as exc:
                 if refused_account(exc):
                     raise GoogleAccountRefusedError(exc.status_code, error_message(exc), error_status(exc)) from exc
-                if contact_errors(exc) is None and exc.status_code in (400, 404):
+                if exc.status_code not in (400, 404):
+                    raise GoogleError(exc.status_code, error_message(exc), error_status(exc)) from exc
+                errors = contact_errors(exc)
+                if errors is None:
                     self._create_halves(pending, group, outcome, probe, exc)
                     return
-                pending = self._set_aside(exc, pending, outcome, lambda i, item: str(i))
+                pending = self._set_aside(errors, pending, outcome, lambda i, item: str(i))
                 continue
             made = {
                 stamp_of(c["person"]): person_ref(c["person"]) for c in answer.get("createdPeople", []) if "person" in c
@@ -119,28 +131,21 @@ class PersonWrites:
         probe.refused_alone = pending[0][0]
         outcome.failed[pending[0][0]] = error_message(exc)
 
+    @staticmethod
     def _set_aside(
-        self,
-        exc: HttpError,
+        errors: dict[str, dict[str, Any]],
         pending: list[Any],
         outcome: WriteOutcome,
         key_of: Callable[[int, Any], str],
     ) -> list[Any]:
-        """After a refused batch: record the contacts Google named, return the rest to resend."""
-        if exc.status_code not in (400, 404):
-            raise GoogleError(exc.status_code, error_message(exc), error_status(exc)) from exc
-        errors = contact_errors(exc)
-        if errors is None:
-            if len(pending) == 1:
-                outcome.failed[pending[0][0]] = error_message(exc)
-                return []
-            raise GoogleError(exc.status_code, error_message(exc), error_status(exc)) from exc
+        """After a batch refused naming its contacts (`errors`): record the ones Google named,
+        return the rest to resend."""
         rest = []
         for index, item in enumerate(pending):
             error = errors.get(key_of(index, item))
             if error is None:
                 rest.append(item)
-            elif error.get("status") == "NOT_FOUND" or error.get("code") == 5:
+            elif names_missing(error):
                 outcome.missing.append(item[0])
             else:
                 outcome.failed[item[0]] = str(error.get("message") or error)
@@ -172,7 +177,7 @@ class PersonWrites:
                         half = len(pending) // 2
                         self._update(pending[:half], outcome)
                         self._update(pending[half:], outcome)
-                    elif exc.status_code == 404 or error_status(exc) == "NOT_FOUND":
+                    elif refused_as_missing(exc):
                         outcome.missing.append(pending[0][0])
                     else:
                         outcome.failed[pending[0][0]] = error_message(exc)
@@ -201,7 +206,9 @@ class PersonWrites:
             stale = {ref.resource_name for _, ref, _ in pending}
         others = [item for item in pending if item[1].resource_name not in stale]
         if errors:
-            others = self._set_aside(exc, others, outcome, lambda i, item: item[1].resource_name)
+            if exc.status_code not in (400, 404):
+                raise GoogleError(exc.status_code, error_message(exc), error_status(exc)) from exc
+            others = self._set_aside(errors, others, outcome, lambda i, item: item[1].resource_name)
         elif not stale:
             raise GoogleError(exc.status_code, error_message(exc), error_status(exc)) from exc
         refreshed = self._read([item[1].resource_name for item in pending if item[1].resource_name in stale])
@@ -239,10 +246,10 @@ class PersonWrites:
                         half = len(pending) // 2
                         self._delete(pending[:half], refused)
                         self._delete(pending[half:], refused)
-                    elif exc.status_code != 404 and error_status(exc) != "NOT_FOUND":
+                    elif not refused_as_missing(exc):
                         refused[pending[0]] = error_message(exc)
                     return
                 for name, error in errors.items():
-                    if error.get("status") != "NOT_FOUND" and error.get("code") != 5:
+                    if not names_missing(error):
                         refused[name] = str(error.get("message") or error)
                 pending = [name for name in pending if name not in errors]
