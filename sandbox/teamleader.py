@@ -8,6 +8,7 @@ single-use rotating refresh tokens, a sliding-minute rate limit per account, and
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import threading
 from collections import deque
@@ -193,6 +194,7 @@ class TeamleaderSandbox:
         page_cap: int = PAGE_CAP,
         missing_status: int = 404,
         integration_version: str = "2018-06-01",
+        rate_headers: str = "documented",
     ) -> None:
         self.clock = clock or Clock()
         self.rate_limit = rate_limit
@@ -209,6 +211,10 @@ class TeamleaderSandbox:
         # X-Api-Version is answered in it (before 2022-09-15 tags come back lowercased, before
         # 2018-10-30 lists carry `address` where later versions carry `primary_address`).
         self.integration_version = integration_version
+        # Which rate-limit headers come: "documented" (Remaining and Reset on each response),
+        # "reset_only" (Reset without Remaining, even on a 429), "retry_after" (a 429 carries
+        # only Retry-After) or "bare" (none at all). Documented as the first; seen otherwise.
+        self.rate_headers = rate_headers
         self.accounts: dict[str, TeamleaderAccount] = {}
         self.clients: dict[str, str] = {}
         self._refresh_tokens: dict[str, str] = {}
@@ -367,17 +373,28 @@ class TeamleaderSandbox:
         window = account.window
         while window and window[0] <= now - 60:
             window.popleft()
+        # When the oldest call in the sliding minute leaves it, freeing a slot.
         reset = (window[0] + 60) if window else now + 60
-        headers = {
-            "X-RateLimit-Limit": str(self.rate_limit),
-            "X-RateLimit-Reset": _rate_reset(reset),
-        }
         if len(window) >= self.rate_limit:
-            headers["X-RateLimit-Remaining"] = "0"
-            raise _RateLimitedError(headers)
+            raise _RateLimitedError(self._rate_headers(0, reset, now, refused=True))
         window.append(now)
-        headers["X-RateLimit-Remaining"] = str(self.rate_limit - len(window))
-        return headers
+        return self._rate_headers(self.rate_limit - len(window), reset, now, refused=False)
+
+    def _rate_headers(self, remaining: int, reset: float, now: float, *, refused: bool) -> dict[str, str]:
+        match self.rate_headers:
+            case "documented":
+                return {
+                    "X-RateLimit-Limit": str(self.rate_limit),
+                    "X-RateLimit-Remaining": str(remaining),
+                    "X-RateLimit-Reset": _rate_reset(reset),
+                }
+            case "reset_only":
+                return {"X-RateLimit-Reset": _rate_reset(reset)}
+            case "retry_after":
+                return {"Retry-After": str(max(1, math.ceil(reset - now)))} if refused else {}
+            case "bare":
+                return {}
+        raise ValueError(f"unknown rate_headers {self.rate_headers!r}")
 
     # ---- endpoints ----
 

@@ -53,6 +53,11 @@ class Source(Protocol):
         """API calls made so far."""
         ...
 
+    @property
+    def rate_limited(self) -> int:
+        """Of those, the ones refused for the rate limit (429)."""
+        ...
+
     def last_page(self, page: list[dict[str, Any]]) -> bool:
         """Whether a listing ends with this page."""
         ...

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -33,6 +34,13 @@ MAX_RATE_WAITS = 10
 # The reset moment comes to the millisecond, truncated, from a clock that is not ours: waking
 # exactly then can still be too early for the window, and earn a 429.
 RESET_MARGIN = 1.0
+# Below this many calls left in the window, the rest are spread over the time until its reset
+# rather than spent at once (other runs of the same integration share the window).
+PACE_BELOW = 20
+# A 429 that says neither when to come back nor when the window resets: wait this long, doubled
+# at each refusal in a row, up to a minute (the window's length).
+BACKOFF_FIRST = 2.0
+BACKOFF_MAX = 60.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,18 @@ def parse_rate_reset(value: str | None) -> float | None:
             return None
 
 
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Retry-After as the epoch second to come back at: delay-seconds or an HTTP date."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return now + float(value)
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
 class TeamleaderClient:
     """Calls Teamleader Focus on behalf of one account."""
 
@@ -101,6 +121,8 @@ class TeamleaderClient:
         self._attempts = attempts
         self._paused_until = 0.0
         self.calls = 0
+        # Calls Teamleader refused with 429 (counted in `calls` too).
+        self.rate_limited = 0
         # The longest page Teamleader has answered (the cap on its pages, once one is capped).
         self.longest_page = 0
 
@@ -167,7 +189,7 @@ class TeamleaderClient:
 
     def _call_once(self, endpoint: str, body: dict[str, Any]) -> Any:
         refreshed = False
-        for _ in range(MAX_RATE_WAITS):
+        for refusals in range(MAX_RATE_WAITS):
             wait = self._paused_until - self._clock()
             if wait > 0:
                 self._sleep(wait)
@@ -178,12 +200,13 @@ class TeamleaderClient:
                 json=body,
                 headers={"Authorization": f"Bearer {token}", "X-Api-Version": API_VERSION},
             )
-            self._note_rate(answer)
+            if answer.status_code == 429:
+                self.rate_limited += 1
+                self._pause_after_429(answer, refusals)
+                continue
+            self._pace(answer)
             if answer.status_code == 200:
                 return answer.json()["data"]
-            if answer.status_code == 429:
-                self._pause_after_429(answer)
-                continue
             if answer.status_code == 401 and not refreshed:
                 refreshed = True
                 self._tokens = TeamleaderTokens(self._tokens.refresh_token)
@@ -198,19 +221,31 @@ class TeamleaderClient:
             raise TeamleaderError(answer.status_code, title)
         raise TeamleaderError(429, f"still rate limited after {MAX_RATE_WAITS} waits")
 
-    def _note_rate(self, answer: httpx.Response) -> None:
-        """Pause before the next call when the window is used up, instead of earning a 429."""
-        if answer.headers.get("X-RateLimit-Remaining") == "0":
-            reset = parse_rate_reset(answer.headers.get("X-RateLimit-Reset"))
-            if reset is not None:
-                self._paused_until = max(self._paused_until, reset + RESET_MARGIN)
+    def _pace(self, answer: httpx.Response) -> None:
+        """Spend the window's last calls evenly until it resets, and none once it is used up,
+        so that a 429 stays rare even while other runs share the window."""
+        remaining = answer.headers.get("X-RateLimit-Remaining", "")
+        reset = parse_rate_reset(answer.headers.get("X-RateLimit-Reset"))
+        if not remaining.isdigit() or reset is None:
+            return
+        left, until_reset = int(remaining), reset + RESET_MARGIN - self._clock()
+        if until_reset <= 0 or left >= PACE_BELOW:
+            return
+        self._pause(until_reset if left == 0 else until_reset / (left + 1))
 
-    def _pause_after_429(self, answer: httpx.Response) -> None:
-        retry_after = answer.headers.get("Retry-After")
-        if retry_after and retry_after.isdigit():
-            self._paused_until = max(self._paused_until, self._clock() + float(retry_after))
-        elif parse_rate_reset(answer.headers.get("X-RateLimit-Reset")) is None:
-            self._paused_until = max(self._paused_until, self._clock() + 5.0)
+    def _pause_after_429(self, answer: httpx.Response, refusals: int) -> None:
+        """Wait as the refusal says: Retry-After, else the window's reset, else a back-off that
+        doubles with each refusal in a row. Never straight back."""
+        now = self._clock()
+        come_back = parse_retry_after(answer.headers.get("Retry-After"), now)
+        if come_back is None and (reset := parse_rate_reset(answer.headers.get("X-RateLimit-Reset"))) is not None:
+            come_back = reset + RESET_MARGIN
+        backoff = min(BACKOFF_MAX, BACKOFF_FIRST * 2**refusals)
+        # A reset already past (clocks disagree) says nothing: back off instead.
+        self._pause(come_back - now if come_back is not None and come_back > now else backoff)
+
+    def _pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     # ---- endpoints the sync uses ----
 

@@ -49,6 +49,8 @@ class RunReport:
     still_failing: int = 0
     cursor: str | None = None
     teamleader_calls: int = 0
+    # Of those, the ones Teamleader refused for its rate limit (and were made again).
+    teamleader_rate_limited: int = 0
     google_calls: int = 0
     google_writes: int = 0
     error: str | None = None

@@ -193,6 +193,7 @@ class Engine:
         self.report.finished = now_iso(self.clock)
         self.report.cursor = self.contacts.position.isoformat() if self.contacts.position else None
         self.report.teamleader_calls = self.source.calls
+        self.report.teamleader_rate_limited = self.source.rate_limited
         self.report.google_calls = self.destination.calls
         self.report.google_writes = self.destination.writes
         self.state.save_report(self.account.account_id, self.report.to_json())

@@ -12,7 +12,7 @@ from sandbox.stack import TEAMLEADER_CLIENT, SandboxStack
 from sync.errors import AmbiguousWriteError, ReauthRequiredError, TeamleaderForbiddenError, TokenStoreError
 from sync.people import PeopleClient
 from sync.ports import PersonRef
-from sync.teamleader import TeamleaderClient, TeamleaderTokens, parse_rate_reset
+from sync.teamleader import TeamleaderClient, TeamleaderTokens, parse_rate_reset, parse_retry_after
 from tests.harness import google_user_credentials
 
 
@@ -102,6 +102,9 @@ def test_rate_reset_formats() -> None:
     assert parse_rate_reset("2021-06-15T10:51:23.035+0100") == pytest.approx(1623750683.035)
     assert parse_rate_reset("1623750683") == 1623750683
     assert parse_rate_reset("soon") is None
+    assert parse_retry_after("30", now=1000.0) == 1030.0
+    assert parse_retry_after("Tue, 15 Jun 2021 09:51:53 GMT", now=0.0) == 1623750713
+    assert parse_retry_after("later", now=0.0) is None
 
 
 def person(n: int, **extra: Any) -> tuple[str, dict[str, Any]]:

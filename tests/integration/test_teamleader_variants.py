@@ -88,3 +88,32 @@ def test_the_api_version_is_pinned_and_tags_compare_without_case(
     sqlite_state.put_account(harness.account)
     stack.clock.advance(5)
     assert (harness.run(mode="full").deleted, len(harness.stamped_ids())) == (0, len(scoped))
+
+
+@pytest.mark.parametrize("rate_headers", ["documented", "reset_only", "retry_after", "bare"])
+def test_the_rate_limit_is_waited_out_whatever_headers_come(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, rate_headers: str
+) -> None:
+    """Remaining and Reset are documented on each response, yet a 429 may carry only a reset,
+    only Retry-After, or nothing: the sync waits as told, or backs off, and never comes
+    straight back. With the documented headers it paces itself and is never refused."""
+    stack.teamleader.rate_limit = 30
+    stack.teamleader.rate_headers = rate_headers
+    harness = Harness.create(stack, sqlite_state, generate(1500, 300, seed=38), tmp_path)
+    started = stack.clock.now()
+    report = harness.run()
+    assert report.status == "ok"
+    assert_exact(harness)
+    calls = stack.servers["teamleader"].log.calls("/")
+    refused = [c for c in calls if c.status == 429]
+    assert report.teamleader_rate_limited == len(refused)
+    windows = (stack.clock.now() - started) / 60
+    # Never faster than the limit allows, and not much slower either.
+    assert len(calls) - len(refused) <= 30 * (windows + 1)
+    assert len(calls) - len(refused) >= 30 * (windows - 2)
+    if rate_headers == "documented":
+        assert refused == []
+    elif rate_headers in ("reset_only", "retry_after"):
+        assert len(refused) <= windows + 1  # one refusal a window, then the wait it names
+    else:
+        assert len(refused) <= 6 * (windows + 1)  # a back-off doubling from 2 s reaches a minute
