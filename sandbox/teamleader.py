@@ -215,6 +215,9 @@ class TeamleaderSandbox:
         # "reset_only" (Reset without Remaining, even on a 429), "retry_after" (a 429 carries
         # only Retry-After) or "bare" (none at all). Documented as the first; seen otherwise.
         self.rate_headers = rate_headers
+        # Fault: company id → the status its `companies.info` answers, although it exists (a
+        # record Teamleader cannot serve).
+        self.unreadable_companies: dict[str, int] = {}
         self.accounts: dict[str, TeamleaderAccount] = {}
         self.clients: dict[str, str] = {}
         self._refresh_tokens: dict[str, str] = {}
@@ -441,6 +444,8 @@ class TeamleaderSandbox:
         record = account.companies.get(body["id"])
         if record is None:
             raise ApiError(self.missing_status, f"Company {body['id']} not found")
+        if (status := self.unreadable_companies.get(body["id"])) is not None:
+            raise ApiError(status, f"Company {body['id']} could not be read")
         view = _company_view(record, info=True)
         includes = (body.get("includes") or "").split(",")
         if "related_contacts" in includes:

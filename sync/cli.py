@@ -94,7 +94,7 @@ def _print_report(report: RunReport) -> None:
         "uncertain",
     ):
         table.add_row(name, str(getattr(report, name)))
-    table.add_row("Teamleader calls", str(report.teamleader_calls))
+    table.add_row("Teamleader calls (429s)", f"{report.teamleader_calls} ({report.teamleader_rate_limited})")
     table.add_row("Google calls (writes)", f"{report.google_calls} ({report.google_writes})")
     console.print(table)
     if report.skip_reasons:
@@ -106,6 +106,8 @@ def _print_report(report: RunReport) -> None:
         console.print(reasons)
     for failure in report.failures[:10]:
         console.print(f"[red]refused by Google[/red] {failure['teamleader_id']}: {failure['reason']}")
+    for company_id, reason in list(report.unreadable_companies.items())[:10]:
+        console.print(f"[yellow]company not read, kept as it was[/yellow] {company_id}: {reason}")
 
 
 def _runner(settings: Settings, show: Callable[[RunReport], None] | None = None) -> Runner:

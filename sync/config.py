@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # A run renews its lease four times per period; after a crash it expires by itself.
     lease_seconds: float = Field(300.0, gt=0)
     http_timeout_seconds: float = Field(30.0, gt=0)
+    # Teamleader's documented limit per integration and Teamleader account: the sync keeps its
+    # own calls within it in any sliding minute, even where answers carry no rate headers.
+    teamleader_calls_per_minute: int = Field(200, ge=1)
 
 
 def load_settings() -> Settings:

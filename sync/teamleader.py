@@ -7,6 +7,7 @@ token is never lost to a crash between refreshing and storing.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,6 +110,7 @@ class TeamleaderClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         attempts: int = 5,
+        calls_per_minute: int = 200,
     ) -> None:
         self._http = http
         self._api_url = api_url.rstrip("/")
@@ -120,6 +122,9 @@ class TeamleaderClient:
         self._clock = clock
         self._attempts = attempts
         self._paused_until = 0.0
+        self._calls_per_minute = calls_per_minute
+        # When this client's calls of the last minute were made, oldest first.
+        self._recent: deque[float] = deque()
         self.calls = 0
         # Calls Teamleader refused with 429 (counted in `calls` too).
         self.rate_limited = 0
@@ -190,16 +195,18 @@ class TeamleaderClient:
     def _call_once(self, endpoint: str, body: dict[str, Any]) -> Any:
         refreshed = False
         for refusals in range(MAX_RATE_WAITS):
-            wait = self._paused_until - self._clock()
-            if wait > 0:
-                self._sleep(wait)
+            self._wait_for_a_slot()
             token = self._access_token()
             self.calls += 1
-            answer = self._http.post(
-                f"{self._api_url}/{endpoint}",
-                json=body,
-                headers={"Authorization": f"Bearer {token}", "X-Api-Version": API_VERSION},
-            )
+            try:
+                answer = self._http.post(
+                    f"{self._api_url}/{endpoint}",
+                    json=body,
+                    headers={"Authorization": f"Bearer {token}", "X-Api-Version": API_VERSION},
+                )
+            finally:
+                # Counted from when the call ended: Teamleader counted it at some moment before.
+                self._recent.append(self._clock())
             if answer.status_code == 429:
                 self.rate_limited += 1
                 self._pause_after_429(answer, refusals)
@@ -220,6 +227,17 @@ class TeamleaderClient:
                 raise TeamleaderNotFoundError(404, title)
             raise TeamleaderError(answer.status_code, title)
         raise TeamleaderError(429, f"still rate limited after {MAX_RATE_WAITS} waits")
+
+    def _wait_for_a_slot(self) -> None:
+        """Wait out a pause, and for this client's own sliding minute to have room."""
+        now = self._clock()
+        while self._recent and self._recent[0] <= now - 60:
+            self._recent.popleft()
+        if len(self._recent) >= self._calls_per_minute:
+            self._pause(self._recent[0] + 60 - now)
+        wait = self._paused_until - now
+        if wait > 0:
+            self._sleep(wait)
 
     def _pace(self, answer: httpx.Response) -> None:
         """Spend the window's last calls evenly until it resets, and none once it is used up,

@@ -101,6 +101,7 @@ def teamleader_client(
         on_rotate=lambda rotated: secrets.write(name, json.dumps(rotated.to_json())),
         sleep=sleep,
         clock=clock,
+        calls_per_minute=settings.teamleader_calls_per_minute,
     )
 
 

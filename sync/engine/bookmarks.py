@@ -1,7 +1,7 @@
 """Where each stream's reading stopped, as typed data, stored with every checkpoint.
 
 The stored form keeps the keys it has always had (`contacts`, `companies`, `companies_full`,
-`recheck`), so accounts synced before keep their place."""
+`recheck`), so accounts synced before keep their place; keys added since are optional."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ class CompaniesBookmark:
 
     cursor: datetime | None = None
     full_pass_from: datetime | None = None
+    # Companies whose read failed (their own failure, not Teamleader's): read again first.
+    unread: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -46,12 +48,20 @@ class Bookmarks:
     def from_json(cls, data: dict[str, Any]) -> Bookmarks:
         return cls(
             ContactsBookmark(_time(data.get("contacts")), list(data.get("recheck") or [])),
-            CompaniesBookmark(_time(data.get("companies")), _time(data.get("companies_full"))),
+            CompaniesBookmark(
+                _time(data.get("companies")),
+                _time(data.get("companies_full")),
+                list(data.get("companies_unread") or []),
+            ),
             int(data.get("longest_page") or 0),
         )
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"recheck": list(self.contacts.recheck), "longest_page": self.longest_page}
+        data: dict[str, Any] = {
+            "recheck": list(self.contacts.recheck),
+            "longest_page": self.longest_page,
+            "companies_unread": list(self.companies.unread),
+        }
         if self.contacts.cursor is not None:
             data["contacts"] = self.contacts.cursor.isoformat()
         if self.companies.cursor is not None:

@@ -47,6 +47,8 @@ class RunReport:
     failures: list[dict[str, str]] = field(default_factory=list)
     failed: int = 0
     still_failing: int = 0
+    # Companies whose read failed (kept as they were, read again next run), with the reason.
+    unreadable_companies: dict[str, str] = field(default_factory=dict)
     cursor: str | None = None
     teamleader_calls: int = 0
     # Of those, the ones Teamleader refused for its rate limit (and were made again).

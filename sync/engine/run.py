@@ -31,7 +31,7 @@ from sync.engine.options import AccountConfig, EngineOptions
 from sync.engine.pace import OutOfTimeError, Pace
 from sync.engine.paging import Sighting
 from sync.engine.reconcile import reconcile
-from sync.engine.report import RunReport, Tally, now_iso
+from sync.engine.report import MAX_FAILURES_IN_REPORT, RunReport, Tally, now_iso
 from sync.engine.settle import settle
 from sync.engine.streams import CompanyStream, ContactStream
 from sync.engine.writer import BatchWriter
@@ -147,6 +147,7 @@ class Engine:
         )
         for changes in stream.changes():
             self.report.companies_read = stream.read
+            self.report.unreadable_companies = dict(list(stream.unreadable.items())[:MAX_FAILURES_IN_REPORT])
             self.contacts.queue(changes.reached)
             self.checkpoint(Checkpoint(companies=changes.records, removed_companies=changes.removed))
         self.companies = companies_by_contact(stream.records.values())

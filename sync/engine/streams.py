@@ -4,7 +4,9 @@ yields what changed since it.
 Contacts: the ones a company change queued, then every contact changed since the cursor.
 Companies: the ones changed since their cursor (all of them on a first or full run), each read
 with `companies.info`, which says who works there; a change yields the contacts it reaches, to
-be queued on the contacts stream in the same atomic write as the company."""
+be queued on the contacts stream in the same atomic write as the company. A company whose read
+fails is kept as it was, named in the bookmark with its reason, and read again first next run:
+one broken record never stops an account."""
 
 from __future__ import annotations
 
@@ -16,11 +18,15 @@ from typing import Any
 from sync.companies import affected_contacts, company_record
 from sync.engine.bookmarks import CompaniesBookmark, ContactsBookmark
 from sync.engine.paging import Sighting, every_id, past_the_newest, read_changes, updated_at
+from sync.errors import TeamleaderError, describe
 from sync.ports import Source
 from sync.state.port import CompanyRecord
 
 # Companies read between two commits.
 COMPANY_FLUSH = 100
+# Company reads failing in a row for Teamleader's own reasons (5xx or 429 after every retry)
+# before the run stops: then Teamleader is down, not one company broken.
+OUTAGE_AFTER = 3
 # Contacts a company change may queue for re-reading before reading every contact again is the
 # cheaper way (and the queue, stored in the account's document, stays far below Firestore's 1 MiB).
 MAX_QUEUED = 2000
@@ -140,6 +146,9 @@ class CompanyStream:
         self._clock = clock
         self._before_each = before_each
         self.read = 0
+        # This run's companies that could not be read, with the reason.
+        self.unreadable: dict[str, str] = {}
+        self._service_failures_in_a_row = 0
 
     def changes(self) -> Iterator[CompanyChanges]:
         """The companies' changes, a commit's worth at a time; the bookmark, updated before each
@@ -149,6 +158,9 @@ class CompanyStream:
         newest, fetched_at = anchor, [0.0]
         listed: set[str] = set()
         changes = CompanyChanges()
+        for company_id in list(self.bookmark.unread):
+            self._before_each()
+            self._read_company(company_id, changes)
 
         def fetch(at: datetime | None, number: int) -> list[dict[str, Any]]:
             fetched_at[0] = self._clock()
@@ -188,7 +200,15 @@ class CompanyStream:
             self.bookmark.cursor = resume_from
 
     def _read_company(self, company_id: str, changes: CompanyChanges) -> None:
-        info = self._source.company(company_id)
+        try:
+            info = self._source.company(company_id)
+        except TeamleaderError as exc:
+            self._unreadable(company_id, exc)
+            return
+        self._service_failures_in_a_row = 0
+        if company_id in self.bookmark.unread:
+            self.bookmark.unread.remove(company_id)
+        self.unreadable.pop(company_id, None)
         record = company_record(info) if info is not None else None
         old = self.records.pop(company_id, None)
         if record is not None:
@@ -197,3 +217,14 @@ class CompanyStream:
         elif old is not None:
             changes.removed.append(company_id)
         changes.reached |= affected_contacts(old, record)
+
+    def _unreadable(self, company_id: str, error: TeamleaderError) -> None:
+        """Keep the company as it was and name it for the next run, unless Teamleader itself
+        is failing."""
+        if error.status >= 500 or error.status == 429:
+            self._service_failures_in_a_row += 1
+            if self._service_failures_in_a_row >= OUTAGE_AFTER:
+                raise error
+        if company_id not in self.bookmark.unread:
+            self.bookmark.unread.append(company_id)
+        self.unreadable[company_id] = describe(error)

@@ -9,6 +9,7 @@ import pytest
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
+from sync.errors import TeamleaderError
 from sync.state.port import StateStore
 from tests.harness import Harness
 from tests.integration.test_companies import organizations, synced_with_a_busy_company
@@ -117,3 +118,64 @@ def test_the_rate_limit_is_waited_out_whatever_headers_come(
         assert len(refused) <= windows + 1  # one refusal a window, then the wait it names
     else:
         assert len(refused) <= 6 * (windows + 1)  # a back-off doubling from 2 s reaches a minute
+
+
+@pytest.mark.parametrize("status", [400, 403, 500])
+def test_a_company_that_cannot_be_read_is_reported_and_read_again(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, status: int
+) -> None:
+    """One company Teamleader cannot serve never stops an account: it is kept as it was,
+    named in the report with its reason, and read again at the next run, which brings its
+    change to its people once it can be read."""
+    harness, company, people = synced_with_a_busy_company(stack, sqlite_state, tmp_path, 39)
+    stack.teamleader.put_company("acme", {**company, "name": "Onleesbaar NV"})
+    stack.teamleader.unreadable_companies[company["id"]] = status
+    other = sorted(harness.expected_ids() - people)[0]
+    stack.teamleader.edit_contact("acme", other, last_name="Gewijzigd")
+    for mode in ("incremental", "full"):
+        # Long enough for the cursor to step past the company's change: only its name in the
+        # bookmark brings it back.
+        stack.clock.advance(600)
+        report = harness.run(mode=mode)
+        assert report.status == "ok"
+        assert list(report.unreadable_companies) == [company["id"]]
+        # A server error is reported as what it became after every retry: unavailable.
+        assert report.unreadable_companies[company["id"]].endswith(str(503 if status == 500 else status))
+        assert all("Onleesbaar NV" not in organizations(harness, tid) for tid in people)
+    assert harness.person_of(other)["names"][0]["familyName"] == "Gewijzigd"
+    del stack.teamleader.unreadable_companies[company["id"]]
+    stack.clock.advance(600)
+    report = harness.run()
+    assert (report.unreadable_companies, report.updated) == ({}, len(people))
+    assert all("Onleesbaar NV" in organizations(harness, tid) for tid in people)
+    assert_exact(harness)
+
+
+def test_companies_failing_one_after_another_stop_the_run_as_an_outage(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    """Server errors on every company read are Teamleader being down, not broken records: the
+    run stops (the next one goes on) rather than marking every company unreadable."""
+    harness, _, _ = synced_with_a_busy_company(stack, sqlite_state, tmp_path, 40)
+    for company_id in stack.teamleader.accounts["acme"].companies:
+        stack.teamleader.unreadable_companies[company_id] = 500
+    with pytest.raises(TeamleaderError):
+        harness.run(mode="full")
+    stack.teamleader.unreadable_companies.clear()
+    assert harness.run(mode="full").status == "ok"
+    assert_exact(harness)
+
+
+def test_without_rate_headers_the_sync_keeps_to_the_documented_limit(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    """Where answers carry no rate headers at all, the sync's own count of its calls in the
+    sliding minute keeps it within the limit it is told, and Teamleader never refuses it."""
+    stack.teamleader.rate_limit = 30
+    stack.teamleader.rate_headers = "bare"
+    harness = Harness.create(stack, sqlite_state, generate(800, 150, seed=41), tmp_path)
+    harness.settings = harness.settings.model_copy(update={"teamleader_calls_per_minute": 30})
+    report = harness.run()
+    assert report.status == "ok" and report.teamleader_calls > 90
+    assert [c for c in stack.servers["teamleader"].log.calls("/") if c.status == 429] == []
+    assert_exact(harness)
