@@ -97,6 +97,8 @@ def _print_report(report: RunReport) -> None:
     table.add_row("Teamleader calls (429s)", f"{report.teamleader_calls} ({report.teamleader_rate_limited})")
     table.add_row("Google calls (writes)", f"{report.google_calls} ({report.google_writes})")
     console.print(table)
+    if report.problem:
+        console.print(f"[bold yellow]{report.problem}[/bold yellow]")
     if report.skip_reasons:
         reasons = Table(title="skipped, and why")
         reasons.add_column("reason")
@@ -127,12 +129,21 @@ def _print_invocation(invocation: Invocation) -> None:
 @click.option("--account", default=None, help="one account (default: every due account)")
 @click.option("--mode", type=click.Choice(get_args(Mode)), default="incremental", show_default=True)
 @click.option("--dry-run", is_flag=True, help="plan without writing")
-def run(account: str | None, mode: Mode, dry_run: bool) -> None:
+@click.option(
+    "--allow-deletions",
+    is_flag=True,
+    help="let this run delete more than the guard allows (one account held before a mass deletion)",
+)
+def run(account: str | None, mode: Mode, dry_run: bool, allow_deletions: bool) -> None:
     """Sync now: every due account, or one."""
+    if allow_deletions and account is None:
+        raise click.BadParameter("name the account whose deletions to allow", param_hint="--account")
     settings = load_settings()
     try:
         with _progress_display(account or "sync") as show:
-            invocation = _runner(settings, show).run(account=account, mode=mode, dry_run=dry_run)
+            invocation = _runner(settings, show).run(
+                account=account, mode=mode, dry_run=dry_run, allow_deletions=allow_deletions
+            )
     except SyncError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
     _print_invocation(invocation)
@@ -199,6 +210,9 @@ def accounts_add(account_id: str, group: str, tags: str, default_region: str | N
         raise click.BadParameter("a two-letter country code", param_hint="--default-region")
     record.default_region = default_region.upper() if default_region else None
     record.enabled = True
+    if record.status == "held":
+        # A new scope is a person's decision: the next run decides every contact under it.
+        record.status, record.reason = "ok", None
     state.put_account(record)
     click.echo(f"{account_id}: registered; secrets {record.teamleader_secret}, {record.google_secret}")
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # Run reports older than this are deleted (Firestore's TTL policy, or on save in SQLite).
     report_retention_days: int = Field(90, ge=1)
     create_visibility_delay: float = Field(1800.0, ge=0)
+    # A run that would delete more than this share of an account's contacts in Google stops
+    # before it and the account waits for `run --allow-deletions` (at least 25 always pass).
+    max_deletion_share: float = Field(0.5, gt=0, le=1)
     # The function's timeout is 540 s: stop taking new batches well before it.
     time_budget_seconds: float = Field(480.0, gt=0)
     # A run renews its lease four times per period; after a crash it expires by itself.

@@ -19,7 +19,7 @@ from sync.ports import Mode
 from sync.runner import Runner
 
 log = logging.getLogger("sync.http")
-PARAMETERS = {"account", "mode", "dry_run"}
+PARAMETERS = {"account", "mode", "dry_run", "allow_deletions"}
 MODES = set(get_args(Mode))
 FLAGS = {"1": True, "true": True, "0": False, "false": False, "": False}
 
@@ -42,13 +42,18 @@ def parse(request: Request) -> dict[str, Any]:
     mode = values.get("mode", "incremental")
     if mode not in MODES:
         raise BadRequestError("mode must be incremental or full")
-    dry_run = str(values.get("dry_run", "")).lower()
-    if dry_run not in FLAGS:
-        raise BadRequestError("dry_run must be 1, 0, true or false")
+    flags = {}
+    for name in ("dry_run", "allow_deletions"):
+        flag = str(values.get(name, "")).lower()
+        if flag not in FLAGS:
+            raise BadRequestError(f"{name} must be 1, 0, true or false")
+        flags[name] = FLAGS[flag]
     account = values.get("account")
     if account is not None and (not account or len(account) > 200):
         raise BadRequestError("account must be a registered account id")
-    return {"account": account, "mode": mode, "dry_run": FLAGS[dry_run]}
+    if flags["allow_deletions"] and account is None:
+        raise BadRequestError("allow_deletions needs one account")
+    return {"account": account, "mode": mode, **flags}
 
 
 def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:

@@ -33,7 +33,9 @@ log = logging.getLogger("sync.runner")
 MIN_SLICE_SECONDS = 20.0
 
 
-OutcomeStatus = Literal["ok", "partial", "failed", "busy", "needs_reauth", "deferred"]
+OutcomeStatus = Literal["ok", "partial", "held", "failed", "busy", "needs_reauth", "deferred"]
+# Outcomes that wait for a person: the invocation is not ok however the others went.
+NEEDS_A_PERSON = {"failed", "needs_reauth", "held"}
 InvocationStatus = Literal["ok", "partial", "degraded", "failed"]
 
 
@@ -85,12 +87,23 @@ class Runner:
         self.progress = progress
 
     def due_accounts(self) -> list[AccountRecord]:
-        """Enabled accounts that can run, the longest-waiting first so that none starves."""
-        records = [r for r in self.state.accounts() if r.enabled and r.status != "needs_reauth"]
+        """Enabled accounts that can run, the longest-waiting first so that none starves. An
+        account to reconnect, or held before a mass deletion, waits for a person."""
+        records = [r for r in self.state.accounts() if r.enabled and r.status not in ("needs_reauth", "held")]
         return sorted(records, key=lambda r: r.last_run or "")
 
-    def run(self, *, account: str | None = None, mode: Mode = "incremental", dry_run: bool = False) -> Invocation:
-        """Serve one named account (UnknownAccountError, AccountBusyError) or every due one."""
+    def run(
+        self,
+        *,
+        account: str | None = None,
+        mode: Mode = "incremental",
+        dry_run: bool = False,
+        allow_deletions: bool = False,
+    ) -> Invocation:
+        """Serve one named account (UnknownAccountError, AccountBusyError) or every due one.
+        `allow_deletions` (one named account only) lifts the guard against mass deletion."""
+        if allow_deletions and account is None:
+            raise ValueError("deletions are allowed for one named account only")
         invocation = Invocation(uuid.uuid4().hex[:12])
         deadline = self.clock() + self.settings.time_budget_seconds
         if account is not None:
@@ -104,17 +117,19 @@ class Runner:
             if self.clock() > deadline - MIN_SLICE_SECONDS:
                 invocation.accounts.append(AccountOutcome(record.account_id, "deferred"))
                 continue
-            invocation.accounts.append(self._serve(record, mode, dry_run, deadline))
+            invocation.accounts.append(self._serve(record, mode, dry_run, allow_deletions, deadline))
         if account is not None and invocation.accounts[0].status == "busy":
             raise AccountBusyError(account)
         statuses = {o.status for o in invocation.accounts}
-        if statuses & {"failed", "needs_reauth"}:
-            invocation.status = "failed" if statuses <= {"failed", "needs_reauth"} else "degraded"
+        if statuses & NEEDS_A_PERSON:
+            invocation.status = "failed" if statuses <= NEEDS_A_PERSON else "degraded"
         elif statuses & {"partial", "deferred", "busy"}:
             invocation.status = "partial"
         return invocation
 
-    def _serve(self, record: AccountRecord, mode: Mode, dry_run: bool, deadline: float) -> AccountOutcome:
+    def _serve(
+        self, record: AccountRecord, mode: Mode, dry_run: bool, allow_deletions: bool, deadline: float
+    ) -> AccountOutcome:
         holder = uuid.uuid4().hex
         try:
             taken = self.state.acquire_lease(record.account_id, holder, self.clock(), self.settings.lease_seconds)
@@ -135,6 +150,7 @@ class Runner:
                 dry_run=dry_run,
                 deadline=deadline,
                 create_visibility_delay=self.settings.create_visibility_delay,
+                max_deletion_share=None if allow_deletions else self.settings.max_deletion_share,
             )
             report = run_account(
                 self.settings,
@@ -148,11 +164,11 @@ class Runner:
                 run_id=run_id,
                 keep_alive=self._lease_keeper(record.account_id, holder),
             )
-            # A run that returns has finished (ok) or stopped at the deadline (partial).
-            outcome = AccountOutcome(
-                record.account_id, "partial" if report.status == "partial" else "ok", report.to_json()
-            )
-            record.status, record.reason = "ok", report.problem
+            # A run that returns has finished (ok), stopped at the deadline (partial), or stopped
+            # before a mass deletion (held: the account waits for a person).
+            status = report.status if report.status in ("partial", "held") else "ok"
+            outcome = AccountOutcome(record.account_id, status, report.to_json())
+            record.status, record.reason = ("held" if status == "held" else "ok"), report.problem
             log.info("account synced", extra={"counts": _counts(report), "status": report.status})
         except ReauthRequiredError as exc:
             outcome = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))

@@ -43,6 +43,9 @@ class Bookmarks:
     companies: CompaniesBookmark = field(default_factory=CompaniesBookmark)
     # The longest page Teamleader has answered: a shorter one ends a listing.
     longest_page: int = 0
+    # The scope (`Scope.key`) the contacts before the cursor were decided under; None in
+    # state stored before it was kept.
+    scope: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Bookmarks:
@@ -54,6 +57,7 @@ class Bookmarks:
                 list(data.get("companies_unread") or []),
             ),
             int(data.get("longest_page") or 0),
+            data.get("scope"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -62,6 +66,8 @@ class Bookmarks:
             "longest_page": self.longest_page,
             "companies_unread": list(self.companies.unread),
         }
+        if self.scope is not None:
+            data["scope"] = self.scope
         if self.contacts.cursor is not None:
             data["contacts"] = self.contacts.cursor.isoformat()
         if self.companies.cursor is not None:

@@ -31,6 +31,11 @@ class Scope:
     # The country of phone numbers without one, when no address says it (ISO code).
     default_region: str | None = None
 
+    def key(self) -> str:
+        """The scope as stored with the bookmarks: a new key means every contact is decided again."""
+        tags = ",".join(sorted({tag.casefold() for tag in self.required_tags}))
+        return f"tags={tags};region={self.default_region or ''}"
+
 
 @dataclass(frozen=True)
 class Create:

@@ -27,3 +27,6 @@ class EngineOptions:
     # How long Google's lists may lag a create: an unanswered create not listed after this
     # long did not happen and is sent again; before that it stays uncertain.
     create_visibility_delay: float = 1800.0
+    # The share of the account's persons in Google one run may delete before it stops and
+    # waits for a person (a scope that suddenly matches nothing); None: no limit.
+    max_deletion_share: float | None = 0.5

@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 from sync.engine.decide import Decision, Delete, Skip, StillFailing, Unchanged
 
-RunStatus = Literal["running", "ok", "partial", "failed"]
+# held: stopped before deleting more than its share of the account's persons (guard.py).
+RunStatus = Literal["running", "ok", "partial", "held", "failed"]
 # Failures listed by name in a report; the count covers them all.
 MAX_FAILURES_IN_REPORT = 100
 

@@ -26,6 +26,7 @@ from sync.engine.bookmarks import Bookmarks
 from sync.engine.decide import Scope, decide
 from sync.engine.dry_run import ReadOnlyState, RecordingDestination
 from sync.engine.group import ensure_group
+from sync.engine.guard import DeletionGuard, MassDeletionError
 from sync.engine.ledger import Ledger
 from sync.engine.options import AccountConfig, EngineOptions
 from sync.engine.pace import OutOfTimeError, Pace
@@ -76,6 +77,13 @@ class Engine:
         stored = state.account_state(account.account_id)
         self.group = stored.group
         self.bookmarks = Bookmarks.from_json(stored.cursor)
+        self.first_run = self.bookmarks.contacts.cursor is None
+        self.scope = Scope(account.required_tags, account.default_region)
+        if self.bookmarks.scope not in (None, self.scope.key()):
+            # Another scope may take in or leave out any contact: every one is decided again.
+            self.bookmarks.contacts.cursor, self.bookmarks.contacts.recheck = None, []
+        self.bookmarks.scope = self.scope.key()
+        self.guard = DeletionGuard(self.options.max_deletion_share, self._persons_at_start)
         source.longest_page = max(source.longest_page, self.bookmarks.longest_page)
         self.contacts = ContactStream(source, self.bookmarks.contacts, clock=clock, prefetch=self.ledger.prefetch)
         self.companies: dict[str, tuple[Company, ...]] = {}
@@ -91,7 +99,6 @@ class Engine:
 
     def run(self) -> RunReport:
         """Run to the end, or until the deadline; the report says which (ok or partial)."""
-        first_run = self.bookmarks.contacts.cursor is None
         try:
             self.writer.group = ensure_group(self.destination, self.ledger, self.account.group_name, self.group)
             settled = settle(
@@ -99,7 +106,7 @@ class Engine:
                 self.ledger,
                 now=self.clock(),
                 visibility_delay=self.options.create_visibility_delay,
-                first_run=first_run,
+                first_run=self.first_run,
             )
             self.writer.blocked |= settled.uncertain
             self.report.uncertain = len(settled.uncertain)
@@ -126,6 +133,9 @@ class Engine:
         except OutOfTimeError:
             self.checkpoint()
             self.report.status = "partial"
+        except MassDeletionError as held:
+            self.checkpoint()
+            self.report.status, self.report.problem = "held", self._held(held)
         except Exception as exc:
             self.report.status = "failed"
             self.report.error = describe(exc)
@@ -157,7 +167,6 @@ class Engine:
         self.pace.alive()
 
     def _decide_and_write(self, sightings: Iterable[Sighting]) -> None:
-        scope = Scope(self.account.required_tags, self.account.default_region)
         for sighting in sightings:
             self.pace.contact_read()
             self.report.read += 1
@@ -166,10 +175,23 @@ class Engine:
                 continue
             entry = self.ledger.get(teamleader_id)
             companies = self.companies.get(teamleader_id, ())
-            decision = decide(teamleader_id, sighting.record, entry, companies, scope, retry_failed=self.full)
+            decision = decide(teamleader_id, sighting.record, entry, companies, self.scope, retry_failed=self.full)
+            self.guard.admit(decision)
             if sighting.record is not None:
                 self.tally.count(decision)
             self.writer.put(decision, sighting.resume_from)
+
+    def _persons_at_start(self) -> int:
+        in_google = sum(1 for e in self.ledger.load_all() if e.resource_name and e.state != "skipped")
+        return in_google + self.report.deleted
+
+    def _held(self, held: MassDeletionError) -> str:
+        return (
+            f"held: this run would delete more than {held.limit:,} of the {held.persons:,} contacts in Google "
+            "(Teamleader no longer lists them, or the tags scope no longer matches them); check the scope "
+            f"and the Teamleader connection, then run `python -m sync run --account {self.account.account_id} "
+            "--allow-deletions` to delete them"
+        )
 
     def _account_full(self) -> str:
         done = sum(1 for entry in self.ledger.load_all() if entry.state == "synced")

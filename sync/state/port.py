@@ -122,7 +122,8 @@ class Checkpoint:
         return not any(changes) and self.cursor is None and self.group is None
 
 
-AccountStatus = Literal["ok", "needs_reauth", "failing"]
+# held: a run stopped before deleting more than its share; it waits for `--allow-deletions`.
+AccountStatus = Literal["ok", "needs_reauth", "failing", "held"]
 
 
 @dataclass

@@ -61,6 +61,10 @@ def test_answers_for_bad_requests(stack: SandboxStack, deployment: Deployment) -
     bad = fire(deployment, "?mode=everything")
     assert bad.status_code == 400 and "mode" in bad.json()["error"]
     assert fire(deployment, "?colour=red").status_code == 400
+    # Lifting the guard against mass deletion is for one named account, never for every one.
+    unnamed = fire(deployment, "?allow_deletions=1")
+    assert unnamed.status_code == 400 and "allow_deletions" in unnamed.json()["error"]
+    assert fire(deployment, "?account=alpha&allow_deletions=maybe").status_code == 400
     assert fire(deployment, "?account=nobody").status_code == 404
     assert deployment.state.acquire_lease("gamma", "someone-else", time.time(), 300)
     busy = fire(deployment, "?account=gamma")
