@@ -81,7 +81,12 @@ ENDPOINT_SCOPE = {
     "tags.list": "contacts",
     "companies.list": "companies",
     "companies.info": "companies",
+    "contacts.linkToCompany": "contacts",
+    "contacts.unlinkFromCompany": "contacts",
+    "contacts.updateCompanyLink": "contacts",
 }
+# What a change to a contact's link with a company moves: undocumented, so a switch.
+LINK_TOUCHES = ("contact", "company", "neither")
 
 
 def iso(ts: float) -> str:
@@ -195,6 +200,7 @@ class TeamleaderSandbox:
         missing_status: int = 404,
         integration_version: str = "2018-06-01",
         rate_headers: str = "documented",
+        link_touches: str = "contact",
     ) -> None:
         self.clock = clock or Clock()
         self.rate_limit = rate_limit
@@ -215,6 +221,9 @@ class TeamleaderSandbox:
         # "reset_only" (Reset without Remaining, even on a 429), "retry_after" (a 429 carries
         # only Retry-After) or "bare" (none at all). Documented as the first; seen otherwise.
         self.rate_headers = rate_headers
+        # Whether linking a contact to a company, unlinking it or changing its position moves
+        # the contact's updated_at, the company's, or neither (LINK_TOUCHES): undocumented.
+        self.link_touches = link_touches
         # Fault: company id → the status its `companies.info` answers, although it exists (a
         # record Teamleader cannot serve).
         self.unreadable_companies: dict[str, int] = {}
@@ -281,6 +290,35 @@ class TeamleaderSandbox:
             record.update(changes)
             self.put_contact(account_id, record)
             return record
+
+    def link(
+        self,
+        account_id: str,
+        contact_id: str,
+        company_id: str,
+        *,
+        position: str | None = None,
+        decision_maker: bool = False,
+        linked: bool = True,
+    ) -> None:
+        """Link a contact to a company, change its link (position), or unlink it (`linked`
+        False), as contacts.linkToCompany, updateCompanyLink and unlinkFromCompany do; which
+        updated_at moves is the `link_touches` switch's."""
+        if self.link_touches not in LINK_TOUCHES:
+            raise ValueError(f"unknown link_touches {self.link_touches!r}")
+        with self._lock:
+            account = self.accounts[account_id]
+            contact, company = account.contacts.get(contact_id), account.companies.get(company_id)
+            if contact is None or company is None:
+                raise ApiError(self.missing_status, "The request references non-existing resources")
+            links = [link for link in contact.get("companies", []) if link["company"]["id"] != company_id]
+            if linked:
+                link = {"company": {"type": "company", "id": company_id}, "position": position}
+                links.append({**link, "decision_maker": decision_maker})
+            record = {**contact, "companies": links}
+            self.put_contact(account_id, record, touch=self.link_touches == "contact")
+            if self.link_touches == "company":
+                self.put_company(account_id, company)
 
     def delete_contact(self, account_id: str, contact_id: str) -> None:
         with self._lock:
@@ -359,6 +397,8 @@ class TeamleaderSandbox:
                 self.during_list(self._list_calls)
             version = request.headers.get("x-api-version") or self.integration_version
             headers["X-Api-Version"] = version
+            if data is None:
+                return Response(204, None, headers)
             return Response(200, {"data": _as_of(version, data)}, headers)
 
     def _authenticate(self, request: Request) -> TeamleaderAccount:
@@ -439,6 +479,19 @@ class TeamleaderSandbox:
             records = [r for r in records if r.get("vat_number") == flt["vat_number"]]
         records = self._common_filters(records, flt, account.companies)
         return [_company_view(r, info=False) for r in self._sort_and_page(records, body)]
+
+    def _contacts_linkToCompany(self, account: TeamleaderAccount, body: dict[str, Any]) -> None:  # noqa: N802
+        self._link_from_api(account, body, linked=True)
+
+    def _contacts_updateCompanyLink(self, account: TeamleaderAccount, body: dict[str, Any]) -> None:  # noqa: N802
+        self._link_from_api(account, body, linked=True)
+
+    def _contacts_unlinkFromCompany(self, account: TeamleaderAccount, body: dict[str, Any]) -> None:  # noqa: N802
+        self._link_from_api(account, body, linked=False)
+
+    def _link_from_api(self, account: TeamleaderAccount, body: dict[str, Any], *, linked: bool) -> None:
+        options = {"position": body.get("position"), "decision_maker": bool(body.get("decision_maker"))}
+        self.link(account.id, body["id"], body["company_id"], linked=linked, **options)
 
     def _companies_info(self, account: TeamleaderAccount, body: dict[str, Any]) -> dict[str, Any]:
         record = account.companies.get(body["id"])

@@ -179,3 +179,49 @@ def test_without_rate_headers_the_sync_keeps_to_the_documented_limit(
     assert report.status == "ok" and report.teamleader_calls > 90
     assert [c for c in stack.servers["teamleader"].log.calls("/") if c.status == 429] == []
     assert_exact(harness)
+
+
+def titles_at(harness: Harness, teamleader_id: str, company_name: str) -> list[str | None]:
+    """The titles the contact's person shows at a company (one per organization of that name)."""
+    organizations = harness.person_of(teamleader_id).get("organizations", [])
+    return [o.get("title") for o in organizations if o["name"] == company_name]
+
+
+@pytest.mark.parametrize("link_touches", ["company", "contact", "neither"])
+def test_link_changes_reach_google_whatever_updated_at_they_move(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, link_touches: str
+) -> None:
+    """Whether linking a contact to a company, unlinking it or changing its position moves the
+    company's updated_at, the contact's or neither is undocumented. Moving the company's, it
+    reaches Google at the next hourly run (one companies.info, one contacts.list by ids); else
+    at the daily full run, which reads every company again: late, never lost. (`contacts.list`
+    does not say where a contact works, so a contact read again shows nothing new.)"""
+    stack.teamleader.link_touches = link_touches
+    harness, company, people = synced_with_a_busy_company(stack, sqlite_state, tmp_path, 45)
+    newcomer = sorted(harness.expected_ids() - people)[0]
+    leaver, promoted = sorted(people)[:2]
+    stack.teamleader.link("acme", newcomer, company["id"], position="Stagiair")
+    stack.teamleader.link("acme", leaver, company["id"], linked=False)
+    stack.teamleader.link("acme", promoted, company["id"], position="Vennoot")
+
+    def arrived() -> list[bool]:
+        return [
+            titles_at(harness, newcomer, company["name"]) == ["Stagiair"],
+            titles_at(harness, leaver, company["name"]) == [],
+            titles_at(harness, promoted, company["name"]) == ["Vennoot"],
+        ]
+
+    stack.clock.advance(600)
+    log = stack.servers["teamleader"].log
+    log.clear()
+    hourly = harness.run()
+    assert hourly.status == "ok"
+    if link_touches == "company":
+        assert arrived() == [True, True, True] and hourly.updated == 3
+        assert len(log.calls("/companies.info")) == 1
+    else:
+        assert arrived() == [False, False, False]
+    stack.clock.advance(600)
+    full = harness.run(mode="full")
+    assert full.status == "ok" and arrived() == [True, True, True]
+    assert_exact(harness)

@@ -183,3 +183,28 @@ def test_25000_contacts_are_generated_and_served(stack: SandboxStack) -> None:
     assert len({c["updated_at"] for c in data.contacts[:3000]}) == 1
     assert any(len(c["remarks"] or "") == 10_000 for c in data.contacts)
     assert 0 < len(data.eligible_ids()) < 25_000
+
+
+@pytest.mark.parametrize("link_touches", ["contact", "company", "neither"])
+def test_link_endpoints_move_the_updated_at_the_switch_names(
+    stack: SandboxStack, api: httpx.Client, link_touches: str
+) -> None:
+    stack.teamleader.link_touches = link_touches
+    account = stack.teamleader.accounts["acme"]
+    contact_id, company_id = next(iter(account.contacts)), next(iter(account.companies))
+    before = (account.contacts[contact_id]["updated_at"], account.companies[company_id]["updated_at"])
+    stack.clock.advance(10)
+    linked = api.post("/contacts.linkToCompany", json={"id": contact_id, "company_id": company_id, "position": "CFO"})
+    assert linked.status_code == 204
+    info = api.post("/companies.info", json={"id": company_id, "includes": "related_contacts"}).json()["data"]
+    assert {"id": contact_id, "position": "CFO"}.items() <= next(
+        c for c in info["related_contacts"] if c["id"] == contact_id
+    ).items()
+    after = (account.contacts[contact_id]["updated_at"], account.companies[company_id]["updated_at"])
+    moved = {"contact": (True, False), "company": (False, True), "neither": (False, False)}[link_touches]
+    assert (after[0] != before[0], after[1] != before[1]) == moved
+    body = {"id": contact_id, "company_id": company_id}
+    assert api.post("/contacts.unlinkFromCompany", json=body).status_code == 204
+    assert all(link["company"]["id"] != company_id for link in account.contacts[contact_id]["companies"])
+    missing = api.post("/contacts.linkToCompany", json={"id": contact_id, "company_id": "no-such-company"})
+    assert missing.status_code == 404
