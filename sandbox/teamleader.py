@@ -224,6 +224,11 @@ class TeamleaderSandbox:
         # Whether linking a contact to a company, unlinking it or changing its position moves
         # the contact's updated_at, the company's, or neither (LINK_TOUCHES): undocumented.
         self.link_touches = link_touches
+        # The integration's registered redirect URIs (None: any is accepted), and how a consent
+        # request naming another one is answered, which is undocumented: "error_page" (an
+        # error page that never redirects) or "error_redirect" (back with an OAuth error).
+        self.redirect_uris: set[str] | None = None
+        self.redirect_mismatch = "error_page"
         # Fault: company id → the status its `companies.info` answers, although it exists (a
         # record Teamleader cannot serve).
         self.unreadable_companies: dict[str, int] = {}
@@ -490,8 +495,10 @@ class TeamleaderSandbox:
         self._link_from_api(account, body, linked=False)
 
     def _link_from_api(self, account: TeamleaderAccount, body: dict[str, Any], *, linked: bool) -> None:
-        options = {"position": body.get("position"), "decision_maker": bool(body.get("decision_maker"))}
-        self.link(account.id, body["id"], body["company_id"], linked=linked, **options)
+        position, decision_maker = body.get("position"), bool(body.get("decision_maker"))
+        self.link(
+            account.id, body["id"], body["company_id"], position=position, decision_maker=decision_maker, linked=linked
+        )
 
     def _companies_info(self, account: TeamleaderAccount, body: dict[str, Any]) -> dict[str, Any]:
         record = account.companies.get(body["id"])
@@ -607,6 +614,15 @@ class TeamleaderSandbox:
         redirect_uri = request.arg("redirect_uri") or ""
         if client_id not in self.clients or not redirect_uri:
             raise ApiError(400, "Unknown client or missing redirect_uri")
+        if self.redirect_uris is not None and redirect_uri not in self.redirect_uris:
+            if self.redirect_mismatch == "error_page":
+                raise ApiError(400, "The redirect URI is not registered for this integration")
+            mismatch = {
+                "error": "invalid_request",
+                "error_description": "redirect_uri mismatch",
+                "state": request.arg("state") or "",
+            }
+            return Response(302, None, {"Location": f"{redirect_uri}?{urlencode(mismatch)}"})
         account_id = request.arg("sandbox_account") or next(iter(self.accounts), None)
         query: dict[str, str] = {"state": request.arg("state") or ""}
         if account_id is None or request.arg("sandbox_deny"):

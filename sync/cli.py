@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import get_args
 
 import click
@@ -18,7 +19,7 @@ from rich.table import Table
 
 from sync import logs
 from sync.config import Settings, load_settings
-from sync.connect import connect_google, connect_teamleader
+from sync.connect import TEAMLEADER_REDIRECT_PORT, connect_google, connect_teamleader
 from sync.engine import RunReport
 from sync.errors import SyncError
 from sync.ports import Mode
@@ -242,20 +243,38 @@ def accounts_disable(account_id: str) -> None:
 @main.command()
 @click.argument("side", type=click.Choice(["teamleader", "google"]))
 @click.option("--account", "account_id", required=True)
-@click.option("--client-id", default=None, help="store this OAuth app's client id first")
-@click.option("--client-secret", default=None, help="and its client secret")
-@click.option("--port", default=0, help="local port for the redirect (default: any free one)")
-def connect(side: str, account_id: str, client_id: str | None, client_secret: str | None, port: int) -> None:
-    """Run the OAuth consent flow of one side and store the tokens in the secret store."""
+@click.option("--client-id", default=None, help="store this OAuth app's client id first; its secret is asked for")
+@click.option(
+    "--client-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="or store the app's client id and secret from this JSON file (Google's download works as it is)",
+)
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help=f"local port of the redirect (Teamleader: {TEAMLEADER_REDIRECT_PORT}, as registered; Google: any free one)",
+)
+def connect(side: str, account_id: str, client_id: str | None, client_file: Path | None, port: int | None) -> None:
+    """Run the OAuth consent flow of one side and store the tokens in the secret store.
+
+    A client secret is never taken from the command line, where shell history keeps it: it
+    comes from --client-file, or is asked for (read from standard input when that is no
+    terminal)."""
     settings = load_settings()
     state = open_state(settings)
     secrets = open_secrets(settings)
     record = state.account(account_id)
     if record is None:
         raise click.ClickException(f"unknown account {account_id}: run `accounts add {account_id}` first")
-    if client_id or client_secret:
-        if not (client_id and client_secret):
-            raise click.BadParameter("give both --client-id and --client-secret")
+    if client_id and client_file:
+        raise click.BadParameter("give --client-id or --client-file, not both")
+    if client_file:
+        client_id, client_secret = _client_from_file(client_file)
+    elif client_id:
+        client_secret = _ask_secret()
+    if client_id:
         secrets.write(
             TEAMLEADER_CLIENT_SECRET if side == "teamleader" else GOOGLE_CLIENT_SECRET,
             _client_json(client_id, client_secret),
@@ -266,15 +285,43 @@ def connect(side: str, account_id: str, client_id: str | None, client_secret: st
 
     try:
         if side == "teamleader":
-            connect_teamleader(settings, secrets, record.teamleader_secret, show, port)
+            connect_teamleader(
+                settings, secrets, record.teamleader_secret, show, TEAMLEADER_REDIRECT_PORT if port is None else port
+            )
         else:
-            connect_google(settings, secrets, record.google_secret, show, port)
+            connect_google(settings, secrets, record.google_secret, show, port or 0)
     except SyncError as exc:
         raise click.ClickException(str(exc)) from exc
     if record.status == "needs_reauth":
         record.status, record.reason = "ok", None
         state.put_account(record)
     click.echo(f"{account_id}: {side} connected")
+
+
+def _client_from_file(path: Path) -> tuple[str, str]:
+    """An OAuth client's id and secret from a JSON file: flat, or under `installed` or `web` as
+    Google's console downloads it."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"{path} is not readable JSON", param_hint="--client-file") from exc
+    if isinstance(data, dict):
+        data = data.get("installed") or data.get("web") or data
+    if not (isinstance(data, dict) and data.get("client_id") and data.get("client_secret")):
+        raise click.BadParameter(f"{path} holds no client_id and client_secret", param_hint="--client-file")
+    return str(data["client_id"]), str(data["client_secret"])
+
+
+def _ask_secret() -> str:
+    """The client secret, asked for without echo, or read from standard input when that is a
+    file or a pipe (`< secret.txt`)."""
+    if sys.stdin.isatty():
+        secret = str(click.prompt("Client secret", hide_input=True, err=True))
+    else:
+        secret = sys.stdin.readline()
+    if not secret.strip():
+        raise click.BadParameter("no client secret given", param_hint="--client-id")
+    return secret.strip()
 
 
 def _client_json(client_id: str, client_secret: str) -> str:

@@ -27,6 +27,9 @@ from sync.people import SCOPES
 from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET, SecretStore
 
 CONSENT_TIMEOUT = 300.0
+# The port of the redirect URI the README tells people to register with their Teamleader
+# integration (http://127.0.0.1:8765/): Teamleader accepts only a registered one.
+TEAMLEADER_REDIRECT_PORT = 8765
 
 
 class ConsentError(SyncError):
@@ -67,23 +70,36 @@ def connect_teamleader(
     secrets: SecretStore,
     secret_name: str,
     show: Callable[[str], None],
-    port: int = 0,
+    port: int = TEAMLEADER_REDIRECT_PORT,
+    timeout: float = CONSENT_TIMEOUT,
 ) -> None:
     """Ask a person to approve the integration in Teamleader, then store the tokens."""
     client = _client(secrets, TEAMLEADER_CLIENT_SECRET)
-    server = HTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
+    try:
+        server = HTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
+    except OSError as exc:
+        raise ConsentError(
+            f"port {port} is taken: free it, or pass --port N and register http://127.0.0.1:N/ with the integration"
+        ) from exc
     redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/"
     state = pysecrets.token_urlsafe(16)
     query = urlencode(
         {"client_id": client["client_id"], "response_type": "code", "state": state, "redirect_uri": redirect_uri}
     )
     result: dict[str, str] = {}
-    waiter = threading.Thread(target=lambda: result.update(_wait_for_redirect(server, CONSENT_TIMEOUT)))
+    waiter = threading.Thread(target=lambda: result.update(_wait_for_redirect(server, timeout)))
     waiter.start()
     show(f"{url(settings.teamleader_authorize_url)}?{query}")
-    waiter.join(CONSENT_TIMEOUT + 5)
+    waiter.join(timeout + 5)
     server.server_close()
+    if not result:
+        # Teamleader shows an unregistered redirect URI an error page and never comes back.
+        raise ConsentError(
+            f"no answer from Teamleader's consent page within {timeout:.0f} s; {_register(redirect_uri)}"
+        )
     if result.get("error"):
+        if _about_the_redirect(result):
+            raise ConsentError(f"Teamleader refused the redirect URI; {_register(redirect_uri)}")
         raise ConsentError(f"Teamleader consent refused: {result['error']}")
     if result.get("state") != state or not result.get("code"):
         raise ConsentError("no valid answer from Teamleader's consent page")
@@ -99,6 +115,8 @@ def connect_teamleader(
         timeout=settings.http_timeout_seconds,
     )
     if answer.status_code != 200:
+        if _about_the_redirect(_json_object(answer)):
+            raise ConsentError(f"Teamleader refused the redirect URI; {_register(redirect_uri)}")
         raise ConsentError(f"Teamleader refused the authorization code ({answer.status_code})")
     body = answer.json()
     tokens = {
@@ -107,6 +125,27 @@ def connect_teamleader(
         "expires_at": time.time() + float(body.get("expires_in", 3600)),
     }
     secrets.write(secret_name, json.dumps(tokens))
+
+
+def _register(redirect_uri: str) -> str:
+    return (
+        f"register exactly {redirect_uri} as a redirect URL of the Teamleader integration "
+        "(Marketplace → your integration), or pass the --port of the one registered"
+    )
+
+
+def _about_the_redirect(error: dict[str, Any]) -> bool:
+    """Whether an OAuth error answer is about the redirect URI (its code or description says so)."""
+    words = f"{error.get('error', '')} {error.get('error_description', '')}".lower()
+    return "redirect" in words
+
+
+def _json_object(answer: httpx.Response) -> dict[str, Any]:
+    try:
+        body = answer.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def connect_google(

@@ -94,6 +94,41 @@ def test_refused_consent_is_a_clear_error(stack: SandboxStack, tmp_path: Path) -
         connect_teamleader(_settings(stack, secrets.path), secrets, "x", lambda link: _follow(link + "&sandbox_deny=1"))
 
 
+@pytest.mark.parametrize("redirect_mismatch", ["error_page", "error_redirect"])
+def test_an_unregistered_redirect_says_what_to_register(
+    stack: SandboxStack, tmp_path: Path, redirect_mismatch: str
+) -> None:
+    """Teamleader accepts only a registered redirect URI, and may answer another one with an
+    error page that never comes back or with an OAuth error: either way the person is told
+    exactly which address to register."""
+    stack.seed_account("acme", generate(3, 0))
+    stack.teamleader.redirect_uris = {"http://127.0.0.1:8765/"}
+    stack.teamleader.redirect_mismatch = redirect_mismatch
+    secrets = LocalFileSecrets(tmp_path / "secrets.json")
+    secrets.write(
+        TEAMLEADER_CLIENT_SECRET, json.dumps({"client_id": TEAMLEADER_CLIENT[0], "client_secret": TEAMLEADER_CLIENT[1]})
+    )
+    with pytest.raises(ConsentError, match=r"register exactly http://127\.0\.0\.1:\d+/ as a redirect URL") as refused:
+        connect_teamleader(_settings(stack, secrets.path), secrets, "x", _follow, port=0, timeout=2)
+    assert "8765" not in str(refused.value)  # the address it listened on, not the one registered
+    with pytest.raises(KeyError):
+        secrets.read("x")
+
+
+def test_client_secrets_come_from_a_file_or_a_prompt_never_the_command_line(tmp_path: Path) -> None:
+    cli = CliRunner()
+    env = {"SYNC_SQLITE_PATH": str(tmp_path / "s.sqlite3"), "SYNC_SECRETS_FILE": str(tmp_path / "secrets.json")}
+    assert cli.invoke(main, ["accounts", "add", "acme"], env=env).exit_code == 0
+    on_the_line = cli.invoke(main, ["connect", "google", "--account", "acme", "--client-secret", "s3cret"], env=env)
+    assert on_the_line.exit_code == 2 and "No such option" in on_the_line.output
+    empty = cli.invoke(main, ["connect", "google", "--account", "acme", "--client-id", "id"], env=env, input="\n")
+    assert empty.exit_code == 2 and "no client secret" in empty.output
+    broken = tmp_path / "client.json"
+    broken.write_text('{"installed": {"client_id": "id"}}')
+    unreadable = cli.invoke(main, ["connect", "google", "--account", "acme", "--client-file", str(broken)], env=env)
+    assert unreadable.exit_code == 2 and "no client_id and client_secret" in unreadable.output
+
+
 def test_cli_accounts_connect_run_and_status(stack: SandboxStack, tmp_path: Path) -> None:
     data = generate(120, 0, seed=50)
     stack.seed_account("acme", data, google_user="acme@sandbox.example")
@@ -101,8 +136,10 @@ def test_cli_accounts_connect_run_and_status(stack: SandboxStack, tmp_path: Path
     cli = CliRunner()
     assert cli.invoke(main, ["accounts", "add", "Bad Name"], env=env).exit_code != 0
     assert cli.invoke(main, ["accounts", "add", "acme", "--group", "Klanten"], env=env).exit_code == 0
+    # By default `connect teamleader` listens where the README says to register the redirect.
+    stack.teamleader.redirect_uris = {"http://127.0.0.1:8765/"}
     for side, client in (("teamleader", TEAMLEADER_CLIENT), ("google", GOOGLE_CLIENT)):
-        result = _connect_with_browser(env, side, client)
+        result = _connect_with_browser(env, side, client, tmp_path)
         assert result.returncode == 0, result.stderr
         assert f"acme: {side} connected" in result.stdout
     listed = cli.invoke(main, ["accounts", "list"], env=env)
@@ -117,31 +154,34 @@ def test_cli_accounts_connect_run_and_status(stack: SandboxStack, tmp_path: Path
     assert cli.invoke(main, ["run", "--account", "nobody"], env=env).exit_code != 0
 
 
-def _connect_with_browser(env: dict[str, str], side: str, client: tuple[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run `python -m sync connect` as a person would, and be their browser on its link."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sync",
-            "connect",
-            side,
-            "--account",
-            "acme",
-            "--client-id",
-            client[0],
-            "--client-secret",
-            client[1],
-        ],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def _connect_with_browser(
+    env: dict[str, str], side: str, client: tuple[str, str], tmp: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m sync connect` as a person would, and be their browser on its link. The
+    client secret never goes on the command line: Teamleader's is typed in (standard input),
+    Google's comes in the JSON file its console downloads."""
+    typed = tmp / "typed.txt"
+    typed.write_text(client[1] + "\n" if side == "teamleader" else "")
+    if side == "teamleader":
+        client_args = ["--client-id", client[0]]
+    else:
+        downloaded = tmp / "client_secret.json"
+        downloaded.write_text(json.dumps({"installed": {"client_id": client[0], "client_secret": client[1]}}))
+        client_args = ["--client-file", str(downloaded)]
+    with typed.open() as stdin:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sync", "connect", side, "--account", "acme", *client_args],
+            env={**os.environ, **env},
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     assert process.stderr is not None
     for line in process.stderr:
         if line.startswith("http://"):
             httpx.get(line.strip(), follow_redirects=True, timeout=10)
             break
     out, err = process.communicate(timeout=60)
+    assert isinstance(process.args, list) and client[1] not in " ".join(map(str, process.args))
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
