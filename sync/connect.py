@@ -25,6 +25,7 @@ from sync.config import Settings, url
 from sync.errors import SyncError
 from sync.people import SCOPES
 from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET, SecretStore
+from sync.teamleader import json_object
 
 CONSENT_TIMEOUT = 300.0
 # The port of the redirect URI the README tells people to register with their Teamleader
@@ -115,7 +116,7 @@ def connect_teamleader(
         timeout=settings.http_timeout_seconds,
     )
     if answer.status_code != 200:
-        if _about_the_redirect(_json_object(answer)):
+        if _about_the_redirect(json_object(answer)):
             raise ConsentError(f"Teamleader refused the redirect URI; {_register(redirect_uri)}")
         raise ConsentError(f"Teamleader refused the authorization code ({answer.status_code})")
     body = answer.json()
@@ -138,14 +139,6 @@ def _about_the_redirect(error: dict[str, Any]) -> bool:
     """Whether an OAuth error answer is about the redirect URI (its code or description says so)."""
     words = f"{error.get('error', '')} {error.get('error_description', '')}".lower()
     return "redirect" in words
-
-
-def _json_object(answer: httpx.Response) -> dict[str, Any]:
-    try:
-        body = answer.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def connect_google(

@@ -145,7 +145,7 @@ class TeamleaderClient:
             },
         )
         if answer.status_code in (400, 401):
-            error = _json(answer).get("error", "")
+            error = json_object(answer).get("error", "")
             if error in ("invalid_grant", "invalid_request", "") or answer.status_code == 400:
                 raise ReauthRequiredError("Teamleader", str(error or answer.status_code))
             raise TeamleaderError(answer.status_code, str(error))
@@ -340,7 +340,8 @@ class TeamleaderClient:
         return self._every("companies.list", page)
 
 
-def _json(answer: httpx.Response) -> dict[str, Any]:
+def json_object(answer: httpx.Response) -> dict[str, Any]:
+    """An answer's JSON body when it is an object; empty otherwise (no body, HTML, a list)."""
     try:
         body = answer.json()
     except ValueError:
@@ -349,5 +350,5 @@ def _json(answer: httpx.Response) -> dict[str, Any]:
 
 
 def _error_title(answer: httpx.Response) -> str:
-    errors = _json(answer).get("errors") or [{}]
+    errors = json_object(answer).get("errors") or [{}]
     return str(errors[0].get("title") or answer.reason_phrase)
