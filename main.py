@@ -27,5 +27,6 @@ handler = Handler(_make_runner)
 
 @functions_framework.http
 def sync_http(request: Request) -> Response:
-    """POST / syncs every due account; ?account=ID one; mode=full; dry_run=1."""
+    """POST / syncs every enabled account (scheduled=1: the ones whose turn it is); ?account=ID
+    one; mode=full; dry_run=1; allow_deletions=1. GET / answers every account's status."""
     return handler(request)

@@ -24,8 +24,9 @@ from sync.engine import RunReport
 from sync.errors import SyncError
 from sync.ports import Mode
 from sync.runner import Invocation, Runner
-from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET
+from sync.secrets.port import RESERVED_ACCOUNT_PREFIXES, client_secret_name
 from sync.state.port import AccountRecord
+from sync.status import account_statuses
 from sync.wiring import open_secrets, open_state
 
 console = Console(stderr=False)
@@ -169,18 +170,18 @@ def status() -> None:
         "problem",
     ):
         table.add_column(column)
-    for record in state.accounts():
-        report = state.last_report(record.account_id) or {}
+    for account in account_statuses(state):
+        report = account["last_report"] or {}
         counts = "/".join(str(report.get(k, "-")) for k in ("created", "updated", "deleted"))
         table.add_row(
-            record.account_id,
-            "yes" if record.enabled else "no",
-            record.status,
-            record.last_run or "never",
-            record.last_status or "-",
+            account["account"],
+            "yes" if account["enabled"] else "no",
+            account["status"],
+            account["last_run"] or "never",
+            account["last_status"] or "-",
             counts,
             str(report.get("cursor") or "-"),
-            record.reason or "",
+            account["reason"] or "",
         )
     console.print(table)
 
@@ -203,8 +204,15 @@ def accounts_add(account_id: str, group: str, tags: str, default_region: str | N
     """Register an account (then connect both sides with `connect`)."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", account_id):
         raise click.BadParameter("lowercase letters, digits and dashes, at most 63", param_hint="ACCOUNT_ID")
-    state = open_state(load_settings())
-    record = state.account(account_id) or AccountRecord(account_id)
+    if account_id.startswith(RESERVED_ACCOUNT_PREFIXES):
+        raise click.BadParameter("names the OAuth clients' secrets: choose another", param_hint="ACCOUNT_ID")
+    settings = load_settings()
+    state = open_state(settings)
+    record = state.account(account_id) or AccountRecord(
+        account_id,
+        teamleader_secret=f"{settings.secret_prefix}{account_id}-teamleader-tokens",
+        google_secret=f"{settings.secret_prefix}{account_id}-google-tokens",
+    )
     record.group_name = group
     record.tags = [t.strip() for t in tags.split(",") if t.strip()]
     if default_region is not None and not re.fullmatch(r"[A-Za-z]{2}", default_region):
@@ -276,7 +284,7 @@ def connect(side: str, account_id: str, client_id: str | None, client_file: Path
         client_secret = _ask_secret()
     if client_id:
         secrets.write(
-            TEAMLEADER_CLIENT_SECRET if side == "teamleader" else GOOGLE_CLIENT_SECRET,
+            client_secret_name(settings.secret_prefix, "teamleader" if side == "teamleader" else "google"),
             _client_json(client_id, client_secret),
         )
 

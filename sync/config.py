@@ -31,9 +31,17 @@ class Settings(BaseSettings):
     secrets_backend: Literal["file", "secretmanager"] = "file"
     secrets_file: str = ".secrets/secrets.json"
     secret_manager_project: str | None = None
+    # Put before the names of the token secrets of accounts registered from now on: the
+    # deployment lets its runtime reach secrets with its own prefix only (Terraform's
+    # `secret_prefix` output).
+    secret_prefix: str = Field("", pattern=r"^[A-Za-z0-9_-]{0,100}$")
     # Empty means Google's own endpoint; tests point it at the sandbox.
     secret_manager_url: HttpUrl | None = None
 
+    # A scheduled invocation (Cloud Scheduler, every `tick_minutes`) serves an account that
+    # synced fine once this long has passed, and an unfinished, failed or new one at once.
+    run_every_minutes: float = Field(60.0, gt=0)
+    tick_minutes: float = Field(5.0, gt=0)
     # Teamleader announces no deletions: a full run mirrors them, this often at least.
     full_run_every_hours: float = Field(24.0, gt=0)
     # Run reports older than this are deleted (Firestore's TTL policy, or on save in SQLite).

@@ -24,7 +24,7 @@ from google_auth_oauthlib.flow import InstalledAppFlow
 from sync.config import Settings, url
 from sync.errors import SyncError
 from sync.people import SCOPES
-from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET, SecretStore
+from sync.secrets.port import SecretStore, client_secret_name
 from sync.teamleader import json_object
 
 CONSENT_TIMEOUT = 300.0
@@ -75,7 +75,7 @@ def connect_teamleader(
     timeout: float = CONSENT_TIMEOUT,
 ) -> None:
     """Ask a person to approve the integration in Teamleader, then store the tokens."""
-    client = _client(secrets, TEAMLEADER_CLIENT_SECRET)
+    client = _client(secrets, client_secret_name(settings.secret_prefix, "teamleader"))
     try:
         server = HTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
     except OSError as exc:
@@ -149,7 +149,7 @@ def connect_google(
     port: int = 0,
 ) -> None:
     """Ask a person to allow access to their contacts, then store the refresh token."""
-    client = _client(secrets, GOOGLE_CLIENT_SECRET)
+    client = _client(secrets, client_secret_name(settings.secret_prefix, "google"))
     token_uri = url(settings.google_token_uri)
     if token_uri.startswith("http://127.0.0.1") or token_uri.startswith("http://localhost"):
         # oauthlib insists on TLS; a local sandbox has none.

@@ -1,7 +1,8 @@
 """The Cloud Function's request handling: parse and validate, call the runner, answer JSON.
 
-Answers: 200 with the invocation report, 400 bad parameter, 404 unknown account, 405 wrong
-method, 409 account busy, 500 with an error id (never a stack trace or a secret).
+POST runs: 200 with the invocation report, 400 bad parameter, 404 unknown account, 409 account
+busy, 500 with an error id (never a stack trace or a secret). GET answers every account's
+status, as `python -m sync status` shows it. Any other method: 405.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from flask import Request, Response, jsonify
 from sync.errors import AccountBusyError, UnknownAccountError
 from sync.ports import Mode
 from sync.runner import Runner
+from sync.status import account_statuses
 
 log = logging.getLogger("sync.http")
-PARAMETERS = {"account", "mode", "dry_run", "allow_deletions"}
+PARAMETERS = {"account", "mode", "dry_run", "allow_deletions", "scheduled"}
 MODES = set(get_args(Mode))
 FLAGS = {"1": True, "true": True, "0": False, "false": False, "": False}
 
@@ -43,7 +45,7 @@ def parse(request: Request) -> dict[str, Any]:
     if mode not in MODES:
         raise BadRequestError("mode must be incremental or full")
     flags = {}
-    for name in ("dry_run", "allow_deletions"):
+    for name in ("dry_run", "allow_deletions", "scheduled"):
         flag = str(values.get(name, "")).lower()
         if flag not in FLAGS:
             raise BadRequestError(f"{name} must be 1, 0, true or false")
@@ -53,6 +55,8 @@ def parse(request: Request) -> dict[str, Any]:
         raise BadRequestError("account must be a registered account id")
     if flags["allow_deletions"] and account is None:
         raise BadRequestError("allow_deletions needs one account")
+    if flags["scheduled"] and account is not None:
+        raise BadRequestError("scheduled serves the accounts whose turn it is: name no account")
     return {"account": account, "mode": mode, **flags}
 
 
@@ -80,8 +84,10 @@ class Handler:
             return self._runner
 
     def __call__(self, request: Request) -> Response:
+        if request.method == "GET":
+            return self._status()
         if request.method != "POST":
-            return _answer(405, {"error": "use POST"}, {"Allow": "POST"})
+            return _answer(405, {"error": "use POST to sync, GET for the status"}, {"Allow": "GET, POST"})
         try:
             params = parse(request)
         except BadRequestError as exc:
@@ -97,3 +103,12 @@ class Handler:
             log.error("invocation failed", exc_info=True, extra={"error_id": error_id})
             return _answer(500, {"error": "internal error", "error_id": error_id})
         return _answer(200, invocation.to_json())
+
+    def _status(self) -> Response:
+        try:
+            statuses = account_statuses(self._get_runner().state)
+        except Exception:
+            error_id = uuid.uuid4().hex[:12]
+            log.error("status failed", exc_info=True, extra={"error_id": error_id})
+            return _answer(500, {"error": "internal error", "error_id": error_id})
+        return _answer(200, {"accounts": statuses})

@@ -86,11 +86,32 @@ class Runner:
         self.sleep = sleep
         self.progress = progress
 
-    def due_accounts(self) -> list[AccountRecord]:
+    def due_accounts(self, *, scheduled: bool = False) -> list[AccountRecord]:
         """Enabled accounts that can run, the longest-waiting first so that none starves. An
-        account to reconnect, or held before a mass deletion, waits for a person."""
+        account to reconnect, or held before a mass deletion, waits for a person. For a
+        scheduled invocation, also only the ones whose turn it is (`is_due`)."""
         records = [r for r in self.state.accounts() if r.enabled and r.status not in ("needs_reauth", "held")]
+        if scheduled:
+            records = [r for r in records if self.is_due(r)]
         return sorted(records, key=lambda r: r.last_run or "")
+
+    def is_due(self, record: AccountRecord) -> bool:
+        """Whether a scheduled invocation serves the account now. One that synced fine waits
+        for its period, less one tick so that the hour does not drift later tick by tick; an
+        unfinished one (stopped at the time budget) goes on at the next tick, so that a first
+        run of 25,000 contacts completes within minutes, not hours; a failed one is tried again
+        after a tick, then two, four, ... up to the period."""
+        if record.last_run is None:
+            return True
+        settings = self.settings
+        if record.last_status == "ok":
+            wait_minutes = settings.run_every_minutes - settings.tick_minutes
+        else:
+            doublings = min(max(record.failures_in_a_row - 1, 0), 10)
+            wait_minutes = min(settings.run_every_minutes, settings.tick_minutes * 2**doublings)
+        # A tick fires a little after its minute; half a tick of slack keeps its turn.
+        waited = self.clock() - datetime.fromisoformat(record.last_run).timestamp()
+        return waited >= (wait_minutes - settings.tick_minutes / 2) * 60
 
     def run(
         self,
@@ -99,9 +120,11 @@ class Runner:
         mode: Mode = "incremental",
         dry_run: bool = False,
         allow_deletions: bool = False,
+        scheduled: bool = False,
     ) -> Invocation:
-        """Serve one named account (UnknownAccountError, AccountBusyError) or every due one.
-        `allow_deletions` (one named account only) lifts the guard against mass deletion."""
+        """Serve one named account (UnknownAccountError, AccountBusyError) or every enabled
+        one (`scheduled`: every one whose turn it is). `allow_deletions` (one named account
+        only) lifts the guard against mass deletion."""
         if allow_deletions and account is None:
             raise ValueError("deletions are allowed for one named account only")
         invocation = Invocation(uuid.uuid4().hex[:12])
@@ -112,7 +135,7 @@ class Runner:
                 raise UnknownAccountError(account)
             records = [record]
         else:
-            records = self.due_accounts()
+            records = self.due_accounts(scheduled=scheduled)
         for record in records:
             if self.clock() > deadline - MIN_SLICE_SECONDS:
                 invocation.accounts.append(AccountOutcome(record.account_id, "deferred"))
@@ -169,6 +192,7 @@ class Runner:
             status = report.status if report.status in ("partial", "held") else "ok"
             outcome = AccountOutcome(record.account_id, status, report.to_json())
             record.status, record.reason = ("held" if status == "held" else "ok"), report.problem
+            record.failures_in_a_row = 0
             log.info("account synced", extra={"counts": _counts(report), "status": report.status})
         except ReauthRequiredError as exc:
             outcome = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))
@@ -183,7 +207,12 @@ class Runner:
             error_id = uuid.uuid4().hex[:12]
             outcome = AccountOutcome(record.account_id, "failed", error=describe(exc), error_id=error_id)
             record.status, record.reason = "failing", f"{describe(exc)} (error id {error_id})"
-            log.error("account run failed", exc_info=True, extra={"error_id": error_id})
+            record.failures_in_a_row += 1
+            log.error(
+                "account run failed",
+                exc_info=True,
+                extra={"error_id": error_id, "failures_in_a_row": record.failures_in_a_row},
+            )
         finally:
             self.state.release_lease(record.account_id, holder)
             account_var.reset(account_token)

@@ -16,7 +16,7 @@ from sync.engine import AccountConfig, Engine, EngineOptions, RunReport
 from sync.errors import ConfigError
 from sync.people import SCOPES, PeopleClient
 from sync.secrets.localfile import LocalFileSecrets
-from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET, SecretStore
+from sync.secrets.port import SecretStore, client_secret_name
 from sync.state.port import AccountRecord, StateStore
 from sync.teamleader import TeamleaderClient, TeamleaderTokens
 
@@ -86,7 +86,7 @@ def teamleader_client(
     clock: Callable[[], float] = time.time,
 ) -> TeamleaderClient:
     """A Teamleader client whose rotated tokens are stored before they are used."""
-    client_id, client_secret = _client_credentials(secrets, TEAMLEADER_CLIENT_SECRET)
+    client_id, client_secret = _client_credentials(secrets, client_secret_name(settings.secret_prefix, "teamleader"))
     try:
         tokens = TeamleaderTokens.from_json(json.loads(secrets.read(name)))
     except KeyError as exc:
@@ -112,7 +112,7 @@ def people_client(
     http: httpx.Client,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PeopleClient:
-    client_id, client_secret = _client_credentials(secrets, GOOGLE_CLIENT_SECRET)
+    client_id, client_secret = _client_credentials(secrets, client_secret_name(settings.secret_prefix, "google"))
     try:
         tokens = json.loads(secrets.read(name))
     except KeyError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol
 
 
 class SecretStore(Protocol):
@@ -19,3 +19,11 @@ class SecretStore(Protocol):
 
 TEAMLEADER_CLIENT_SECRET = "teamleader-oauth-client"
 GOOGLE_CLIENT_SECRET = "google-oauth-client"
+# Account ids that would give token secrets names of the OAuth clients' secrets.
+RESERVED_ACCOUNT_PREFIXES = (TEAMLEADER_CLIENT_SECRET, GOOGLE_CLIENT_SECRET)
+
+
+def client_secret_name(prefix: str, side: Literal["teamleader", "google"]) -> str:
+    """The secret holding one side's OAuth app (its client id and secret) in a deployment
+    whose secret names start with `prefix`."""
+    return prefix + (TEAMLEADER_CLIENT_SECRET if side == "teamleader" else GOOGLE_CLIENT_SECRET)

@@ -13,8 +13,9 @@ _TRANSIENT = (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyReq
 
 
 class SecretManagerSecrets:
-    """Reads `latest`; a write adds a version and then disables the older enabled ones, so a
-    leaked old refresh token is useless and the history stays auditable."""
+    """Reads `latest`; a write adds a version, disables the one before it and destroys any
+    older: a leaked old refresh token is useless, and the versions billed (enabled and
+    disabled alike, $0.06 a month each) stay two per secret however often tokens rotate."""
 
     def __init__(self, client: secretmanager.SecretManagerServiceClient, project: str, attempts: int = 4) -> None:
         self._client = client
@@ -55,9 +56,26 @@ class SecretManagerSecrets:
             )
             added = self._retrying(self._client.add_secret_version, request=request)
         try:
-            for version in self._client.list_secret_versions(request={"parent": parent, "filter": "state:ENABLED"}):
-                if version.name != added.name:
-                    self._client.disable_secret_version(request={"name": version.name})
+            self._retire_older(parent, added.name)
         except gexc.GoogleAPICallError as exc:
-            # The new value is stored; an old version left enabled is tidied up next time.
-            log.warning("could not disable older versions of a secret: %s", type(exc).__name__)
+            # The new value is stored; older versions left as they are are tidied up next time.
+            log.warning("could not retire older versions of a secret: %s", type(exc).__name__)
+
+    def _retire_older(self, parent: str, newest: str) -> None:
+        """Keep the version before `newest`, disabled, for the record; destroy the rest."""
+        older = [
+            (version.name, state)
+            for state in ("ENABLED", "DISABLED")
+            for version in self._client.list_secret_versions(request={"parent": parent, "filter": f"state:{state}"})
+            if version.name != newest
+        ]
+        older.sort(key=lambda found: _version_number(found[0]), reverse=True)
+        for position, (name, state) in enumerate(older):
+            if position > 0:
+                self._client.destroy_secret_version(request={"name": name})
+            elif state == "ENABLED":
+                self._client.disable_secret_version(request={"name": name})
+
+
+def _version_number(name: str) -> int:
+    return int(name.rsplit("/", 1)[1])

@@ -145,6 +145,8 @@ class AccountRecord:
     last_status: str | None = None
     # When deletions were last mirrored (a full run, or the first run, which reads everything).
     last_full_run: str | None = None
+    # Runs that failed one after the other (0 once one succeeds): alerts fire from 2.
+    failures_in_a_row: int = 0
 
     def __post_init__(self) -> None:
         self.teamleader_secret = self.teamleader_secret or f"{self.account_id}-teamleader-tokens"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
+
 from sandbox.stack import SandboxStack
 from sync.state.port import AccountRecord
 from tests.integration.conftest import Deployment, fire
@@ -42,6 +44,27 @@ def test_scheduler_fires_three_accounts_one_revoked(stack: SandboxStack, deploym
     writes = [c for c in stack.servers["people"].log.calls("/v1/") if c.method != "GET"]
     assert writes == []
 
+    # A scheduled tick serves only the accounts whose turn it is: none, minutes after a run.
+    tick = httpx.post(
+        deployment.url, json={"scheduled": True}, headers={"Authorization": "Bearer oidc-token"}, timeout=120
+    )
+    assert tick.status_code == 200 and tick.json()["accounts"] == []
+
+    # GET: every account's status, as `python -m sync status` shows it.
+    status = fire(deployment, method="GET")
+    assert status.status_code == 200
+    by_account = {a["account"]: a for a in status.json()["accounts"]}
+    assert {name: a["status"] for name, a in by_account.items()} == {
+        "alpha": "ok",
+        "beta": "needs_reauth",
+        "gamma": "ok",
+    }
+    # alpha's last run was the second, which had nothing to create.
+    alpha = by_account["alpha"]["last_report"]
+    assert (alpha["status"], alpha["mode"], alpha["created"], alpha["failed"]) == ("ok", "incremental", 0, 0)
+    assert alpha["cursor"] and by_account["alpha"]["last_run"]
+    assert "reconnect" in by_account["beta"]["reason"]
+
     # No secret and no personal data in the logs.
     logs = deployment.log_path.read_text()
     lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
@@ -57,7 +80,7 @@ def test_scheduler_fires_three_accounts_one_revoked(stack: SandboxStack, deploym
 
 
 def test_answers_for_bad_requests(stack: SandboxStack, deployment: Deployment) -> None:
-    assert fire(deployment, method="GET").status_code == 405
+    assert fire(deployment, method="PUT").status_code == 405
     bad = fire(deployment, "?mode=everything")
     assert bad.status_code == 400 and "mode" in bad.json()["error"]
     assert fire(deployment, "?colour=red").status_code == 400
@@ -65,6 +88,7 @@ def test_answers_for_bad_requests(stack: SandboxStack, deployment: Deployment) -
     unnamed = fire(deployment, "?allow_deletions=1")
     assert unnamed.status_code == 400 and "allow_deletions" in unnamed.json()["error"]
     assert fire(deployment, "?account=alpha&allow_deletions=maybe").status_code == 400
+    assert fire(deployment, "?account=alpha&scheduled=1").status_code == 400
     assert fire(deployment, "?account=nobody").status_code == 404
     assert deployment.state.acquire_lease("gamma", "someone-else", time.time(), 300)
     busy = fire(deployment, "?account=gamma")

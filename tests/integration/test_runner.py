@@ -178,3 +178,35 @@ def test_a_run_that_loses_its_lease_stops_writing(
     assert (outcome.status, outcome.error) == ("failed", "LeaseLostError")
     assert len(people.log.calls(CREATE)) == 1
     assert not sqlite_state.acquire_lease("acme", "a-third", stack.clock.now(), 60), "the new holder keeps it"
+
+
+def test_ticks_serve_unfinished_and_failed_accounts_soon_and_finished_ones_hourly(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    """Cloud Scheduler ticks every 5 minutes: an account whose run stopped at the budget goes
+    on at the next tick, one that synced fine waits its hour (without drifting), a failing one
+    is tried again after 5, then 10, 20 ... minutes."""
+    harness = Harness.create(stack, sqlite_state, generate(1500, 0, seed=61), tmp_path, "alpha")
+    add_account(harness, "beta", 60, 62)
+
+    def tick(minutes: float) -> list[tuple[str, str]]:
+        stack.clock.advance(minutes * 60)
+        invocation = make_runner(harness, time_budget_seconds=90).run(scheduled=True)
+        return sorted((outcome.account, outcome.status) for outcome in invocation.accounts)
+
+    stack.teamleader.rate_limit = 6  # alpha's first run outlasts one invocation's budget
+    assert ("alpha", "partial") in tick(0)
+    stack.teamleader.rate_limit = 100_000
+    assert tick(5) == [("alpha", "ok"), ("beta", "ok")]
+    assert tick(5) == []  # both synced minutes ago
+    assert tick(45) == []
+    assert tick(5) == [("alpha", "ok"), ("beta", "ok")]  # their hour, less a tick's slack
+    harness.secrets.write(AccountRecord("beta").google_secret, "{}")
+    assert tick(60) == [("alpha", "ok"), ("beta", "failed")]
+    assert tick(5) == [("beta", "failed")]
+    assert tick(5) == []  # two failures in a row: ten minutes
+    assert tick(5) == [("beta", "failed")]
+    beta = sqlite_state.account("beta")
+    assert beta is not None and beta.failures_in_a_row == 3
+    # A person firing it by hand is served whatever the schedule says.
+    assert {o.account for o in make_runner(harness).run().accounts} == {"alpha", "beta"}

@@ -24,6 +24,7 @@ from sync.connect import ConsentError, connect_google, connect_teamleader
 from sync.secrets.localfile import LocalFileSecrets
 from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET
 from sync.secrets.secretmanager import SecretManagerSecrets
+from sync.state.sqlite import SqliteState
 from tests.harness import sandbox_settings
 
 
@@ -36,7 +37,7 @@ def sm(stack: SandboxStack) -> SecretManagerSecrets:
     return SecretManagerSecrets(client, "demo")
 
 
-def test_secret_manager_adds_versions_and_disables_the_old_ones(stack: SandboxStack) -> None:
+def test_secret_manager_keeps_the_newest_version_and_one_disabled(stack: SandboxStack) -> None:
     secrets = sm(stack)
     with pytest.raises(KeyError):
         secrets.read("acme-teamleader-tokens")
@@ -46,7 +47,19 @@ def test_secret_manager_adds_versions_and_disables_the_old_ones(stack: SandboxSt
     secrets.write("acme-teamleader-tokens", "three")
     assert secrets.read("acme-teamleader-tokens") == "three"
     states = [v.state for v in stack.secretmanager.secrets["projects/demo/secrets/acme-teamleader-tokens"].versions]
-    assert states == ["DISABLED", "DISABLED", "ENABLED"]
+    assert states == ["DESTROYED", "DISABLED", "ENABLED"]
+
+
+def test_a_hundred_rotations_leave_two_billed_versions(stack: SandboxStack) -> None:
+    """Teamleader's refresh token rotates at every hourly run: without destroying superseded
+    versions, each would stay billed ($0.06 a month) for good."""
+    secrets = sm(stack)
+    for rotation in range(100):
+        secrets.write("acme-teamleader-tokens", f"refresh-{rotation}")
+    versions = stack.secretmanager.secrets["projects/demo/secrets/acme-teamleader-tokens"].versions
+    billed = [v for v in versions if v.state != "DESTROYED"]
+    assert [v.state for v in billed] == ["DISABLED", "ENABLED"]
+    assert secrets.read("acme-teamleader-tokens") == "refresh-99"
 
 
 def test_local_secrets_file_is_private_and_atomic(tmp_path: Path) -> None:
@@ -185,3 +198,31 @@ def _connect_with_browser(
     out, err = process.communicate(timeout=60)
     assert isinstance(process.args, list) and client[1] not in " ".join(map(str, process.args))
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def test_a_deployments_secret_prefix_names_every_secret_of_new_accounts(stack: SandboxStack, tmp_path: Path) -> None:
+    """The deployment's runtime may reach only secrets named with its prefix (an IAM
+    condition): accounts registered with SYNC_SECRET_PREFIX get token secrets inside it, and
+    the OAuth clients' secrets carry it too, so two deployments can share a project."""
+    data = generate(20, 0, seed=63)
+    stack.seed_account("acme", data, google_user="acme@sandbox.example")
+    env = {**stack.sync_settings(tmp_path), "SYNC_SECRET_PREFIX": "tl-sync-"}
+    cli = CliRunner()
+    reserved = cli.invoke(main, ["accounts", "add", "google-oauth-client-x"], env=env)
+    assert reserved.exit_code == 2 and "OAuth clients' secrets" in reserved.output
+    assert cli.invoke(main, ["accounts", "add", "acme"], env=env).exit_code == 0
+    record = SqliteState(env["SYNC_SQLITE_PATH"]).account("acme")
+    assert record is not None
+    assert (record.teamleader_secret, record.google_secret) == (
+        "tl-sync-acme-teamleader-tokens",
+        "tl-sync-acme-google-tokens",
+    )
+    for side, client in (("teamleader", TEAMLEADER_CLIENT), ("google", GOOGLE_CLIENT)):
+        result = _connect_with_browser(env, side, client, tmp_path)
+        assert result.returncode == 0, result.stderr
+    secrets = LocalFileSecrets(Path(env["SYNC_SECRETS_FILE"]))
+    for name in ("tl-sync-teamleader-oauth-client", "tl-sync-google-oauth-client", record.teamleader_secret):
+        assert secrets.read(name)
+    ran = cli.invoke(main, ["run", "--account", "acme"], env=env)
+    assert ran.exit_code == 0, ran.output
+    assert len(stack.people.members("acme@sandbox.example", "Teamleader")) == len(data.eligible_ids())
