@@ -8,12 +8,22 @@ output "curl_command" {
   value       = "curl -X POST -H \"Authorization: Bearer $(gcloud auth print-identity-token)\" \"${google_cloudfunctions2_function.sync.service_config[0].uri}\""
 }
 
+output "status_command" {
+  description = "Every account's status, as JSON."
+  value       = "curl -H \"Authorization: Bearer $(gcloud auth print-identity-token)\" \"${google_cloudfunctions2_function.sync.service_config[0].uri}\""
+}
+
 output "runtime_service_account" {
   description = "The identity the function runs as."
   value       = google_service_account.runtime.email
 }
 
-output "secrets" {
-  description = "The secrets to fill with `python -m sync connect` (their values never pass through Terraform)."
-  value       = sort(local.secrets)
+output "operator_env" {
+  description = "The settings `python -m sync accounts add` and `connect` need on an operator's machine."
+  value       = "export SYNC_STATE_BACKEND=firestore SYNC_FIRESTORE_PROJECT=${var.project_id} SYNC_SECRETS_BACKEND=secretmanager SYNC_SECRET_MANAGER_PROJECT=${var.project_id} SYNC_SECRET_PREFIX=${local.secret_prefix}"
+}
+
+output "client_secrets" {
+  description = "The secrets of the two OAuth apps, filled by `python -m sync connect` (never through Terraform)."
+  value       = sort(local.app_secrets)
 }

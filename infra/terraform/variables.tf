@@ -16,7 +16,7 @@ variable "firestore_location" {
 }
 
 variable "name" {
-  description = "Prefix of every resource name, so that several deployments can share a project."
+  description = "Prefix of every resource and secret name, so that several deployments can share a project."
   type        = string
   default     = "tl-contacts-sync"
 
@@ -26,23 +26,6 @@ variable "name" {
   }
 }
 
-variable "accounts" {
-  description = "Account ids served by this deployment; each gets its two token secrets (filled by `python -m sync connect`)."
-  type        = list(string)
-  default     = []
-
-  validation {
-    condition     = alltrue([for a in var.accounts : can(regex("^[a-z0-9][a-z0-9-]{0,62}$", a))])
-    error_message = "Account ids are lowercase letters, digits and dashes, at most 63 characters."
-  }
-}
-
-variable "group_name" {
-  description = "The Google contact group the contacts are written to."
-  type        = string
-  default     = "Teamleader"
-}
-
 variable "function_memory" {
   description = "Memory of the function (Cloud Run notation)."
   type        = string
@@ -50,13 +33,13 @@ variable "function_memory" {
 }
 
 variable "function_timeout_seconds" {
-  description = "Function timeout; the sync stops taking new batches a minute before it."
+  description = "Function timeout. A run stops taking new batches a minute before it, or before Cloud Scheduler's 30-minute wait ends if that is sooner."
   type        = number
-  default     = 540
+  default     = 1800
 
   validation {
-    condition     = var.function_timeout_seconds >= 120 && var.function_timeout_seconds <= 1800
-    error_message = "Between 120 and 1800 seconds (Cloud Scheduler's longest attempt deadline for HTTP targets)."
+    condition     = var.function_timeout_seconds >= 300 && var.function_timeout_seconds <= 3600
+    error_message = "Between 300 and 3600 seconds (a 2nd-gen HTTP function's longest)."
   }
 }
 
@@ -66,10 +49,26 @@ variable "function_max_instances" {
   default     = 3
 }
 
-variable "schedule" {
-  description = "When Cloud Scheduler fires the sync (cron syntax)."
-  type        = string
-  default     = "0 * * * *"
+variable "tick_minutes" {
+  description = "Cloud Scheduler fires the function this often; accounts whose turn it is are served (unfinished and failed ones at once)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = contains([1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30], var.tick_minutes)
+    error_message = "A divisor of 60 below 60, so that the ticks fall at the same minutes every hour."
+  }
+}
+
+variable "run_every_minutes" {
+  description = "How often an account that synced fine is synced again."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.run_every_minutes >= 5
+    error_message = "At least 5 minutes."
+  }
 }
 
 variable "time_zone" {
@@ -79,13 +78,13 @@ variable "time_zone" {
 }
 
 variable "manual_invokers" {
-  description = "Members (user:…, group:…) allowed to fire the function by hand with an identity token."
+  description = "Members allowed to fire the function by hand with an identity token (user:…, group:… or serviceAccount:…)."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for m in var.manual_invokers : !contains(["allUsers", "allAuthenticatedUsers"], m)])
-    error_message = "The function is never public: name users, groups or service accounts."
+    condition     = alltrue([for m in var.manual_invokers : can(regex("^(user|group|serviceAccount):[^@\\s]+@[^@\\s]+$", m))])
+    error_message = "Only user:, group: and serviceAccount: members: the function is never public (no allUsers, allAuthenticatedUsers or domain:)."
   }
 }
 
@@ -99,4 +98,40 @@ variable "report_retention_days" {
   description = "How long run reports are kept in Firestore before its TTL policy deletes them."
   type        = number
   default     = 90
+}
+
+variable "alert_email" {
+  description = "Where alerts go (accounts to reconnect, runs failing twice in a row, no successful run in 3 hours); empty: the alerts show in Cloud Monitoring only."
+  type        = string
+  default     = ""
+}
+
+variable "github_owner" {
+  description = "Owner of the GitHub repository the Cloud Build triggers watch (the Cloud Build GitHub app must be installed on it)."
+  type        = string
+  default     = ""
+}
+
+variable "github_repo" {
+  description = "Name of that repository; empty: no triggers, service accounts or roles for CI are made."
+  type        = string
+  default     = ""
+}
+
+variable "environment" {
+  description = "The environment the deploy trigger applies: infra/terraform/env/ENVIRONMENT.tfvars."
+  type        = string
+  default     = "production"
+}
+
+variable "tf_state_bucket" {
+  description = "The GCS bucket holding Terraform's state, for the deploy trigger."
+  type        = string
+  default     = ""
+}
+
+variable "plans_bucket" {
+  description = "The GCS bucket where the deploy trigger keeps each applied plan."
+  type        = string
+  default     = ""
 }

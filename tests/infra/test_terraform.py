@@ -62,35 +62,111 @@ def _text(value: Any) -> str:
     return json.dumps(value)
 
 
+def _local(tf: dict[str, Any], name: str) -> Any:
+    return next(block[name] for block in tf["locals"] if name in block)
+
+
+def _depends_on(body: dict[str, Any]) -> str:
+    return _text(body.get("depends_on", []))
+
+
 def test_nothing_is_public(tf: dict[str, Any]) -> None:
     for rtype, named in tf["resource"].items():
         if "iam" in rtype:
             for name, body in named.items():
                 assert not PUBLIC & set(re.findall(r"all(?:Authenticated)?Users", _text(body))), f"{rtype}.{name}"
-    variables = tf["variable"]["manual_invokers"]
-    assert "allUsers" in _text(variables["validation"])  # the variable itself refuses public members
     bucket = _resources(tf, "google_storage_bucket")["source"]
     assert bucket["uniform_bucket_level_access"] is True
     assert bucket["public_access_prevention"] == "enforced"
 
 
+def test_manual_invokers_are_users_groups_or_service_accounts(tf: dict[str, Any]) -> None:
+    """The variable's own validation, evaluated: anything but a named user, group or service
+    account (allUsers, allAuthenticatedUsers, a whole domain) is refused at plan time."""
+    condition = tf["variable"]["manual_invokers"]["validation"][0]["condition"]
+    hcl_pattern = re.search(r'regex\("(.+?)", m\)', condition)
+    assert hcl_pattern, condition
+    pattern = re.compile(hcl_pattern.group(1).replace("\\\\", "\\"))
+    for member in ("user:ops@example.com", "group:sales@example.com", "serviceAccount:ci@p.iam.gserviceaccount.com"):
+        assert pattern.search(member), member
+    for member in ("allUsers", "allAuthenticatedUsers", "domain:example.com", "user:", "ops@example.com"):
+        assert not pattern.search(member), member
+
+
 def test_runtime_identity_has_only_what_it_needs(tf: dict[str, Any]) -> None:
-    project_roles = {
-        body["role"] for body in _resources(tf, "google_project_iam_member").values() if "runtime" in body["member"]
+    runtime_grants = [b for b in _resources(tf, "google_project_iam_member").values() if "runtime" in b["member"]]
+    assert {b["role"] for b in runtime_grants} == {
+        "roles/datastore.user",
+        "${google_project_iam_custom_role.token_rotator.id}",
     }
-    assert project_roles == {"roles/datastore.user", "roles/logging.logWriter"}
     assert "google_project_iam_binding" not in tf["resource"]
-    # Secret roles are granted secret by secret, on the deployment's own secrets only.
-    secret_grants = _resources(tf, "google_secret_manager_secret_iam_member")
-    assert {b["role"] for b in secret_grants.values()} == {
-        "roles/secretmanager.secretAccessor",
-        "roles/secretmanager.secretVersionManager",
-    }
-    for grant in secret_grants.values():
-        assert grant["for_each"] == "${google_secret_manager_secret.sync}"
+    # Token secrets: add, list, disable and destroy versions (and read them), nothing else...
+    rotator = _resources(tf, "google_project_iam_custom_role")["token_rotator"]
+    assert sorted(rotator["permissions"]) == [
+        "secretmanager.versions.access",
+        "secretmanager.versions.add",
+        "secretmanager.versions.destroy",
+        "secretmanager.versions.disable",
+        "secretmanager.versions.list",
+    ]
+    # ... and only on the deployment's token secrets, present and future: a condition on the
+    # name's prefix that leaves out the OAuth clients' secrets.
+    (token_grant,) = [b for b in runtime_grants if "token_rotator" in b["role"]]
+    expression = _text(token_grant["condition"])
+    assert "resource.name.startsWith" in expression and "local.secrets_path" in expression
+    assert "!resource.name.startsWith" in expression
+    assert "teamleader-oauth-client" in expression and "google-oauth-client" in expression
+    assert 'secret_prefix = "${var.name}-"' in (TF / "identities.tf").read_text()
+    # The OAuth clients' secrets are only read.
+    client_grants = _resources(tf, "google_secret_manager_secret_iam_member")
+    assert {b["role"] for b in client_grants.values()} == {"roles/secretmanager.secretAccessor"}
+    for grant in client_grants.values():
+        assert grant["for_each"] == "${google_secret_manager_secret.app}"
         assert "google_service_account.runtime" in grant["member"]
     function = _resources(tf, "google_cloudfunctions2_function")["sync"]
-    assert "google_service_account.runtime.email" in function["service_config"][0]["service_account_email"]
+    service = function["service_config"][0]
+    assert "google_service_account.runtime.email" in service["service_account_email"]
+    # No logging.logWriter: Cloud Run writes what the function prints without it.
+    assert "roles/logging.logWriter" not in {b["role"] for b in runtime_grants}
+    assert service["environment_variables"]["SYNC_SECRET_PREFIX"] == "${local.secret_prefix}"
+
+
+def test_the_function_is_built_by_its_own_account_once_iam_has_settled(tf: dict[str, Any]) -> None:
+    function = _resources(tf, "google_cloudfunctions2_function")["sync"]
+    assert function["build_config"][0]["service_account"] == "${google_service_account.build.id}"
+    roles = _local(tf, "build_roles")
+    # The roles the provider's documentation lists for a function's build service account.
+    assert sorted(roles) == ["roles/artifactregistry.writer", "roles/logging.logWriter", "roles/storage.objectAdmin"]
+    grants = _resources(tf, "google_project_iam_member")["build"]
+    assert "google_service_account.build.email" in grants["member"]
+    iam_settle = tf["resource"]["time_sleep"]["iam_settle"]
+    assert "google_project_iam_member.build" in _depends_on(iam_settle)
+    assert "google_project_iam_member.runtime_token_secrets" in _depends_on(iam_settle)
+    assert "time_sleep.iam_settle" in _depends_on(function)
+
+
+def test_everything_waits_for_the_apis(tf: dict[str, Any]) -> None:
+    services = _text(tf["locals"])
+    for api in ("cloudfunctions", "run", "cloudscheduler", "secretmanager", "firestore", "cloudbuild", "logging"):
+        assert f"{api}.googleapis.com" in services
+    for api in ("people", "cloudresourcemanager", "iam", "monitoring", "artifactregistry"):
+        assert f"{api}.googleapis.com" in services
+    settle = tf["resource"]["time_sleep"]["apis_settle"]
+    assert "google_project_service.enabled" in _depends_on(settle)
+    waiting = (
+        "google_service_account",
+        "google_secret_manager_secret",
+        "google_firestore_database",
+        "google_project_iam_custom_role",
+        "google_storage_bucket",
+        "google_logging_metric",
+        "google_monitoring_notification_channel",
+    )
+    for rtype in waiting:
+        for name, body in _resources(tf, rtype).items():
+            assert "time_sleep.apis_settle" in _depends_on(body), f"{rtype}.{name}"
+    function = _resources(tf, "google_cloudfunctions2_function")["sync"]
+    assert "google_firestore_database.state" in _depends_on(function)
 
 
 def test_only_the_scheduler_and_named_people_may_invoke(tf: dict[str, Any]) -> None:
@@ -98,9 +174,8 @@ def test_only_the_scheduler_and_named_people_may_invoke(tf: dict[str, Any]) -> N
     assert {b["role"] for b in invokers.values()} == {"roles/run.invoker"}
     assert "google_service_account.scheduler" in invokers["scheduler_invoker"]["member"]
     assert invokers["manual_invokers"]["for_each"] == "${toset(var.manual_invokers)}"
-    scheduler_sa = _resources(tf, "google_service_account")["scheduler"]
-    runtime_sa = _resources(tf, "google_service_account")["runtime"]
-    assert scheduler_sa["account_id"] != runtime_sa["account_id"]
+    accounts = _resources(tf, "google_service_account")
+    assert len({body["account_id"] for body in accounts.values()}) == len(accounts)
 
 
 def test_function_is_gen2_python312_sized_by_variables(tf: dict[str, Any]) -> None:
@@ -119,28 +194,38 @@ def test_function_is_gen2_python312_sized_by_variables(tf: dict[str, Any]) -> No
     assert "main.py" in _text(archive) and "sync/**/*.py" in _text(archive)
 
 
-def test_scheduler_fires_hourly_with_oidc_and_retries(tf: dict[str, Any]) -> None:
-    job = _resources(tf, "google_cloud_scheduler_job")["hourly"]
-    assert tf["variable"]["schedule"]["default"] == "0 * * * *"
-    assert job["schedule"] == "${var.schedule}"
-    assert job["attempt_deadline"] == "${var.function_timeout_seconds}s"
-    assert job["retry_config"][0]["retry_count"] >= 1
+def test_a_first_run_goes_on_within_minutes_not_the_next_hour(tf: dict[str, Any]) -> None:
+    """A tick every few minutes serves unfinished accounts at once and finished ones hourly
+    (sync/runner.py `is_due`); one invocation may work for up to 29 minutes, within the
+    30 minutes Cloud Scheduler waits, so a 25,000-contact first run needs one or two."""
+    job = _resources(tf, "google_cloud_scheduler_job")["tick"]
+    assert job["schedule"] == "*/${var.tick_minutes} * * * *"
+    assert tf["variable"]["tick_minutes"]["default"] == 5
+    assert tf["variable"]["run_every_minutes"]["default"] == 60
+    assert tf["variable"]["function_timeout_seconds"]["default"] == 1800
+    assert job["attempt_deadline"] == "${local.attempt_deadline_seconds}s"
+    assert "min(var.function_timeout_seconds, 1800)" in _text(tf["locals"])
+    assert job["retry_config"][0]["retry_count"] == 0  # the next tick is the retry
     target = job["http_target"][0]
     assert target["http_method"] == "POST"
+    assert target["body"] == "${base64encode(jsonencode({scheduled = true}))}"
     oidc = target["oidc_token"][0]
     assert "google_service_account.scheduler.email" in oidc["service_account_email"]
     assert oidc["audience"] == target["uri"]
+    env = _resources(tf, "google_cloudfunctions2_function")["sync"]["service_config"][0]["environment_variables"]
+    assert env["SYNC_TIME_BUDGET_SECONDS"] == "${tostring(local.attempt_deadline_seconds - 60)}"
+    assert env["SYNC_TICK_MINUTES"] == "${tostring(var.tick_minutes)}"
+    assert env["SYNC_RUN_EVERY_MINUTES"] == "${tostring(var.run_every_minutes)}"
 
 
 def test_secret_values_never_pass_through_terraform(tf: dict[str, Any]) -> None:
     assert "google_secret_manager_secret_version" not in tf["resource"]
     for name in tf["variable"]:
         assert not re.search(r"secret|token|password", name), name
-    secrets = _resources(tf, "google_secret_manager_secret")["sync"]
-    assert secrets["for_each"] == "${toset(local.secrets)}"
+    secrets = _resources(tf, "google_secret_manager_secret")["app"]
+    assert secrets["for_each"] == "${toset(local.app_secrets)}"
     locals_text = _text(tf["locals"])
     assert "teamleader-oauth-client" in locals_text and "google-oauth-client" in locals_text
-    assert "-teamleader-tokens" in locals_text and "-google-tokens" in locals_text
 
 
 def test_firestore_native_with_a_ttl_on_run_reports(tf: dict[str, Any]) -> None:
@@ -151,22 +236,45 @@ def test_firestore_native_with_a_ttl_on_run_reports(tf: dict[str, Any]) -> None:
     assert "ttl_config" in ttl
 
 
-def test_needed_apis_are_enabled(tf: dict[str, Any]) -> None:
-    services = _text(tf["locals"])
-    apis = ("cloudfunctions", "run", "cloudscheduler", "secretmanager", "firestore", "cloudbuild", "logging", "people")
-    for api in apis:
-        assert f"{api}.googleapis.com" in services
+def test_the_operator_is_told_when_it_breaks(tf: dict[str, Any]) -> None:
+    """Log-based metrics per account and alerts on them: an account to reconnect, runs failing
+    twice in a row, no successful run in three hours. Their filters quote the very lines the
+    code logs, so a reworded log line fails here rather than silencing an alert."""
+    metrics = _local(tf, "metrics")
+    runner_code = (TF.parents[1] / "sync" / "runner.py").read_text()
+    quoted = {name: re.findall(r'\\?"([a-z][^"\\]+)\\?"', log_filter) for name, log_filter in metrics.items()}
+    assert [len(messages) for messages in quoted.values()] == [2, 1, 1]
+    for name, messages in quoted.items():
+        for message in messages:
+            assert f'"{message}"' in runner_code, f"{name}: {message!r} is not logged by the runner"
+    assert "failures_in_a_row>=2" in metrics["failing"]
+    assert "failures_in_a_row" in runner_code
+    metric = _resources(tf, "google_logging_metric")["account"]
+    assert metric["label_extractors"]["account"] == "EXTRACT(jsonPayload.account)"
+    lines = _resources(tf, "google_monitoring_alert_policy")["line"]
+    assert set(_local(tf, "line_alerts")) == {
+        "needs-reconnect",
+        "failing",
+    }
+    assert "condition_threshold" in lines["conditions"][0]
+    stale = _resources(tf, "google_monitoring_alert_policy")["stale"]
+    assert stale["conditions"][0]["condition_absent"][0]["duration"] == "10800s"
+    channel = _resources(tf, "google_monitoring_notification_channel")["email"]
+    assert channel["labels"] == {"email_address": "${var.alert_email}"}
+    for policy in (lines, stale):
+        assert policy["notification_channels"] == "${local.channels}"
 
 
-def test_variables_documented_and_example_complete(tf: dict[str, Any]) -> None:
+def test_variables_documented_and_the_environment_complete(tf: dict[str, Any]) -> None:
     for name, body in tf["variable"].items():
         assert body.get("description"), f"variable {name} has no description"
-    example = (TF / "terraform.tfvars.example").read_text()
-    set_in_example = set(re.findall(r"^(\w+)\s*=", example, re.MULTILINE))
-    assert set_in_example <= set(tf["variable"])
-    assert "project_id" in set_in_example
-    assert {"function_url", "curl_command"} <= set(tf["output"])
+    environment = (TF / "env" / f"{tf['variable']['environment']['default']}.tfvars").read_text()
+    set_in_environment = set(re.findall(r"^(\w+)\s*=", environment, re.MULTILINE))
+    assert set_in_environment <= set(tf["variable"])
+    assert "project_id" in set_in_environment
+    assert {"function_url", "curl_command", "status_command", "operator_env"} <= set(tf["output"])
     assert "print-identity-token" in tf["output"]["curl_command"]["value"]
+    assert "SYNC_SECRET_PREFIX=${local.secret_prefix}" in tf["output"]["operator_env"]["value"]
 
 
 def test_terraform_fmt_is_clean() -> None:

@@ -1,0 +1,25 @@
+# The production environment's settings, applied by the deploy trigger (cloudbuild-deploy.yaml)
+# with -var-file=env/production.tfvars. Nothing secret goes here: OAuth clients and tokens are
+# stored straight into Secret Manager by `python -m sync connect`.
+project_id         = "my-sync-project"
+region             = "europe-west1"
+firestore_location = "eur3"
+
+function_memory          = "512Mi"
+function_timeout_seconds = 1800
+function_max_instances   = 3
+
+tick_minutes      = 5
+run_every_minutes = 60
+time_zone         = "Europe/Brussels"
+
+manual_invokers             = ["user:ops@example.com"]
+allow_ingress_from_internet = true
+report_retention_days       = 90
+alert_email                 = "ops@example.com"
+
+github_owner    = "example"
+github_repo     = "teamleader-google-contacts-sync"
+environment     = "production"
+tf_state_bucket = "my-sync-project-tfstate"
+plans_bucket    = "my-sync-project-plans"

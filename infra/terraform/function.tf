@@ -1,0 +1,110 @@
+locals {
+  repo_root = "${path.module}/../.."
+  # Cloud Scheduler waits for an HTTP target at most 30 minutes.
+  attempt_deadline_seconds = min(var.function_timeout_seconds, 1800)
+}
+
+resource "google_storage_bucket" "source" {
+  #checkov:skip=CKV_GCP_62:Holds only build sources written by Terraform; access logging would log Terraform itself.
+  name                        = "${var.project_id}-${var.name}-source"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      num_newer_versions = 10
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [time_sleep.apis_settle]
+}
+
+# Only what the function runs: main.py, requirements.txt and the sync package.
+data "archive_file" "source" {
+  type        = "zip"
+  output_path = "${path.module}/.build/source.zip"
+
+  dynamic "source" {
+    for_each = setunion(["main.py", "requirements.txt"], fileset(local.repo_root, "sync/**/*.py"))
+    content {
+      content  = file("${local.repo_root}/${source.value}")
+      filename = source.value
+    }
+  }
+}
+
+resource "google_storage_bucket_object" "source" {
+  name   = "source-${data.archive_file.source.output_md5}.zip"
+  bucket = google_storage_bucket.source.name
+  source = data.archive_file.source.output_path
+}
+
+resource "google_cloudfunctions2_function" "sync" {
+  #checkov:skip=CKV_GCP_124:Ingress from the internet is a variable (allow_ingress_from_internet) so that people can fire it with curl; every request still needs an identity token of an invoker (no allUsers).
+  name     = var.name
+  location = var.region
+
+  build_config {
+    runtime         = "python312"
+    entry_point     = "sync_http"
+    service_account = google_service_account.build.id
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    available_memory                 = var.function_memory
+    timeout_seconds                  = var.function_timeout_seconds
+    max_instance_count               = var.function_max_instances
+    min_instance_count               = 0
+    max_instance_request_concurrency = 1
+    service_account_email            = google_service_account.runtime.email
+    ingress_settings                 = var.allow_ingress_from_internet ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision   = true
+    environment_variables = {
+      SYNC_STATE_BACKEND          = "firestore"
+      SYNC_FIRESTORE_PROJECT      = var.project_id
+      SYNC_SECRETS_BACKEND        = "secretmanager"
+      SYNC_SECRET_MANAGER_PROJECT = var.project_id
+      SYNC_SECRET_PREFIX          = local.secret_prefix
+      # A run stops taking new batches a minute before the function's timeout, and before
+      # Cloud Scheduler stops waiting for it.
+      SYNC_TIME_BUDGET_SECONDS   = tostring(local.attempt_deadline_seconds - 60)
+      SYNC_LEASE_SECONDS         = tostring(var.function_timeout_seconds)
+      SYNC_RUN_EVERY_MINUTES     = tostring(var.run_every_minutes)
+      SYNC_TICK_MINUTES          = tostring(var.tick_minutes)
+      SYNC_REPORT_RETENTION_DAYS = tostring(var.report_retention_days)
+    }
+  }
+
+  depends_on = [time_sleep.iam_settle, google_firestore_database.state]
+}
+
+# Invoking a 2nd-gen function is invoking its Cloud Run service: only these members may.
+resource "google_cloud_run_service_iam_member" "scheduler_invoker" {
+  location = google_cloudfunctions2_function.sync.location
+  service  = google_cloudfunctions2_function.sync.name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.scheduler.email}"
+}
+
+resource "google_cloud_run_service_iam_member" "manual_invokers" {
+  for_each = toset(var.manual_invokers)
+  location = google_cloudfunctions2_function.sync.location
+  service  = google_cloudfunctions2_function.sync.name
+  role     = "roles/run.invoker"
+  member   = each.value
+}

@@ -1,0 +1,18 @@
+resource "google_firestore_database" "state" {
+  name                    = "(default)"
+  location_id             = var.firestore_location
+  type                    = "FIRESTORE_NATIVE"
+  delete_protection_state = "DELETE_PROTECTION_ENABLED"
+  # Point-in-time recovery: the id map is what keeps Google free of duplicates.
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  depends_on                        = [time_sleep.apis_settle]
+}
+
+# Run reports carry an expire_at timestamp; Firestore deletes them once it has passed.
+resource "google_firestore_field" "report_ttl" {
+  database   = google_firestore_database.state.name
+  collection = "runs"
+  field      = "expire_at"
+  ttl_config {}
+  index_config {}
+}
