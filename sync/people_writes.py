@@ -50,8 +50,8 @@ def _membership(group: str) -> dict[str, Any]:
 class PersonWrites:
     """One Google user's persons, written in batches."""
 
-    def __init__(self, service: Any, execute: Sender, read: Callable[[list[str]], dict[str, PersonRef]]) -> None:
-        self._service = service
+    def __init__(self, people: Any, execute: Sender, read: Callable[[list[str]], dict[str, PersonRef]]) -> None:
+        self._people = people
         self._execute = execute
         self._read = read
 
@@ -85,7 +85,7 @@ class PersonWrites:
                 "readMask": "clientData,metadata",
             }
             try:
-                answer = self._execute(self._service.people().batchCreateContacts(body=body), create=True, write=True)
+                answer = self._execute(self._people.batchCreateContacts(body=body), create=True, write=True)
             except AmbiguousWriteError as exc:
                 raise AmbiguousWriteError(str(exc), outcome.failed) from exc
             except HttpError as exc:
@@ -169,7 +169,7 @@ class PersonWrites:
                 "readMask": "metadata",
             }
             try:
-                answer = self._execute(self._service.people().batchUpdateContacts(body=body), write=True)
+                answer = self._execute(self._people.batchUpdateContacts(body=body), write=True)
             except HttpError as exc:
                 unnamed = contact_errors(exc) is None and error_status(exc) != "FAILED_PRECONDITION"
                 if unnamed and exc.status_code in (400, 404):
@@ -235,7 +235,7 @@ class PersonWrites:
     def _delete(self, pending: list[str], refused: dict[str, str]) -> None:
         while pending:
             try:
-                self._execute(self._service.people().batchDeleteContacts(body={"resourceNames": pending}), write=True)
+                self._execute(self._people.batchDeleteContacts(body={"resourceNames": pending}), write=True)
                 return
             except HttpError as exc:
                 if exc.status_code not in (400, 404):

@@ -91,8 +91,8 @@ class Tally:
     def seen_again(self, teamleader_id: str) -> None:
         """Forget what was counted for a contact that is being decided anew."""
         self._unchanged.discard(teamleader_id)
-        if self._skipped.pop(teamleader_id, None) is not None:
-            self._sync_skips()
+        if (reason := self._skipped.pop(teamleader_id, None)) is not None:
+            self._uncount_skip(reason)
         self._report.unchanged = len(self._unchanged)
 
     def unchanged(self, teamleader_id: str) -> None:
@@ -100,14 +100,21 @@ class Tally:
         self._report.unchanged = len(self._unchanged)
 
     def skipped(self, teamleader_id: str, reason: str) -> None:
+        # Counted one by one: recounting every skip at each one made a first run quadratic.
+        if (previous := self._skipped.get(teamleader_id)) is not None:
+            self._uncount_skip(previous)
         self._skipped[teamleader_id] = reason
-        self._sync_skips()
+        self._report.skip_reasons[reason] += 1
+        self._report.skipped = len(self._skipped)
 
     def failed(self, teamleader_id: str, reason: str) -> None:
         self._report.failed += 1
         if len(self._report.failures) < MAX_FAILURES_IN_REPORT:
             self._report.failures.append({"teamleader_id": teamleader_id, "reason": reason})
 
-    def _sync_skips(self) -> None:
-        self._report.skip_reasons = Counter(self._skipped.values())
+    def _uncount_skip(self, reason: str) -> None:
+        reasons = self._report.skip_reasons
+        reasons[reason] -= 1
+        if reasons[reason] <= 0:
+            del reasons[reason]
         self._report.skipped = len(self._skipped)
