@@ -14,7 +14,6 @@ for real. Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.measure import write_json
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
 from sync.config import Settings
@@ -65,7 +65,8 @@ def measure(contacts: int, companies: int | None, headers: str, real_time: bool)
             "refused_429": refused,
             "refused_share": refused / len(calls),
             "minutes_by_sandbox_clock": minutes,
-            "floor_minutes": (len(calls) - refused) / RATE_LIMIT,
+            # A sliding minute lets the first calls go at once; every later one waits its turn.
+            "floor_minutes": max(0, len(calls) - refused - RATE_LIMIT) / RATE_LIMIT,
             "bench_seconds": time.perf_counter() - wall_started,
         }
     finally:
@@ -93,9 +94,8 @@ def main() -> None:
             f"{shape:<12} {row['status']:<7} {row['teamleader_calls']:>6,} {row['refused_429']:>5} "
             f"{row['refused_share']:>7.2%} {row['minutes_by_sandbox_clock']:>8.1f} {row['floor_minutes']:>6.1f}"
         )
-    print("minutes: the run by the sandbox's clock; floor: the calls answered ÷ 200 a minute")
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+    print("minutes: the run by the sandbox's clock; floor: the calls answered after the first 200, at 200 a minute")
+    write_json(args.json, {"contacts": args.contacts, "rate_limit": RATE_LIMIT, "runs": rows})
 
 
 if __name__ == "__main__":

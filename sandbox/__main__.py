@@ -29,8 +29,13 @@ def main() -> int:
 def serve() -> None:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--contacts", type=int, default=2000, help="seeded contacts (default 2000)")
+    parser.add_argument("--companies", type=int, default=None, help="seeded companies (default: one per ten contacts)")
+    parser.add_argument("--bulk-import", type=int, default=0, help="seeded contacts sharing one updated_at")
     parser.add_argument("--seed", type=int, default=7, help="data generator seed")
     parser.add_argument("--account", default="demo", help="the seeded account's id")
+    parser.add_argument("--rate-limit", type=int, default=200, help="Teamleader calls per sliding minute (default 200)")
+    parser.add_argument("--teamleader-latency-ms", type=float, default=0.0, help="added to every Teamleader request")
+    parser.add_argument("--people-latency-ms", type=float, default=0.0, help="added to every People API request")
     parser.add_argument("--teamleader-port", type=int, default=0)
     parser.add_argument("--people-port", type=int, default=0)
     parser.add_argument("--secretmanager-port", type=int, default=0)
@@ -48,9 +53,12 @@ def serve() -> None:
             "people": args.people_port,
             "secretmanager": args.secretmanager_port,
         },
+        teamleader_options={"rate_limit": args.rate_limit},
         people_options={"propagation_delay": args.propagation_delay},
     )
-    data = generate(args.contacts, seed=args.seed)
+    stack.servers["teamleader"].faults.latency_ms = args.teamleader_latency_ms
+    stack.servers["people"].faults.latency_ms = args.people_latency_ms
+    data = generate(args.contacts, args.companies, seed=args.seed, bulk_import=args.bulk_import)
     if args.write_env:
         directory = Path(args.write_env)
         seeded = stack.connect_account(args.account, data, directory)

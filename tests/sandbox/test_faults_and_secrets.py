@@ -53,6 +53,11 @@ def test_error_and_throttle_rates_and_latency_over_http_control(stack: SandboxSt
     assert time.monotonic() - started >= 0.15
     assert httpx.post(base + "/_sandbox/faults", json={"nonsense": 1}).status_code == 400
     assert stack.servers["teamleader"].log.counts()["POST /contacts.list"] == 2
+    # Virtual latency moves the sandbox's clock instead of passing (benchmarks of hours).
+    httpx.post(base + "/_sandbox/faults", json={"throttle_rate": 0, "latency_ms": 60_000, "virtual_latency": True})
+    started, clock_before = time.monotonic(), stack.clock.now()
+    assert httpx.post(base + "/contacts.list", json={}).status_code == 401
+    assert time.monotonic() - started < 5 and stack.clock.now() - clock_before >= 60
 
 
 def test_people_faults_over_http_control(stack: SandboxStack) -> None:

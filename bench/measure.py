@@ -1,0 +1,150 @@
+"""What the benchmarks share: the sandbox in a process of its own, the sync run as the CLI in
+another, measured from outside (wall time, user and system CPU, peak RSS), and the floors the
+APIs allow."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+ACCOUNT = "demo"
+# Teamleader pages hold 100 records; Google's batch create takes 200 persons.
+TEAMLEADER_PAGE = 100
+GOOGLE_BATCH = 200
+# Listing the contact groups and creating the "Teamleader" group.
+GOOGLE_GROUP_CALLS = 2
+TEAMLEADER_CALLS_PER_MINUTE = 200
+
+
+@dataclass
+class Measured:
+    """One process, measured from outside."""
+
+    wall_s: float
+    user_s: float
+    sys_s: float
+    max_rss_mib: float
+    report: dict[str, Any]
+
+    @property
+    def cpu_s(self) -> float:
+        return self.user_s + self.sys_s
+
+
+def machine() -> dict[str, Any]:
+    """Where and when a figure was measured."""
+    return {
+        "date": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def floors(contacts: int, companies: int, eligible: int) -> dict[str, int]:
+    """The fewest calls a first run can make: every contact and company listed once, every
+    company read once with the people who work there (`contacts.list` does not say who works
+    where, so no cheaper way exists), and every eligible person created in full batches."""
+    return {
+        "teamleader": math.ceil(contacts / TEAMLEADER_PAGE) + math.ceil(companies / TEAMLEADER_PAGE) + companies,
+        "google": math.ceil(eligible / GOOGLE_BATCH) + GOOGLE_GROUP_CALLS,
+    }
+
+
+class SandboxProcess:
+    """`python -m sandbox` with seeded data, in a process of its own; its settings file and
+    the sync's state in a temporary directory."""
+
+    def __init__(
+        self, contacts: int, companies: int, *, seed: int = 7, bulk_import: int = 0, options: dict[str, float]
+    ) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="sync-bench-"))
+        args = [
+            sys.executable,
+            "-m",
+            "sandbox",
+            f"--contacts={contacts}",
+            f"--companies={companies}",
+            f"--seed={seed}",
+            f"--bulk-import={bulk_import}",
+            f"--write-env={self.directory}",
+        ]
+        args += [f"--{name.replace('_', '-')}={value}" for name, value in options.items()]
+        self._process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert self._process.stdout is not None
+        printed = ""
+        for line in self._process.stdout:
+            printed += line
+            if line.startswith("}"):
+                break
+        self.info: dict[str, Any] = json.loads(printed)
+        self.env = dict(os.environ)
+        for line in (self.directory / "sync.env").read_text().splitlines():
+            name, _, value = line.partition("=")
+            self.env[name] = value
+        # The sync keeps its own calls within the limit it is told: the sandbox's, here.
+        self.env["SYNC_TEAMLEADER_CALLS_PER_MINUTE"] = str(options.get("rate_limit", TEAMLEADER_CALLS_PER_MINUTE))
+        self.sync(["accounts", "add", ACCOUNT])
+
+    def __enter__(self) -> SandboxProcess:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=30)
+
+    def control(self, server: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """A sandbox control endpoint (`/_sandbox/...`) of one server."""
+        url = self.info[f"{server}_url"] + "/_sandbox/" + path
+        answer = httpx.post(url, json=body, timeout=60) if body is not None else httpx.get(url, timeout=60)
+        answer.raise_for_status()
+        return answer.json() if answer.content else None
+
+    def sync(self, args: list[str]) -> Measured:
+        """`python -m sync ARGS` against this sandbox, measured from outside."""
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sync", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert process.stdout is not None
+        out = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        if process.returncode != 0:
+            raise RuntimeError(f"sync {' '.join(args)} exited {process.returncode}: {out[-2000:]}")
+        # Not a terminal: the CLI prints the report as indented JSON after plain progress lines.
+        report = json.loads(out[out.index("\n{") + 1 :]) if "\n{" in "\n" + out else {}
+        # ru_maxrss is in KiB on Linux.
+        return Measured(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, report)
+
+
+def write_json(path: Path | None, figures: dict[str, Any]) -> None:
+    """Keep the figures, with the machine they were measured on."""
+    if path is not None:
+        path.write_text(json.dumps({"machine": machine(), **figures}, indent=2, default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Measured):
+        return asdict(value)
+    raise TypeError(type(value).__name__)
