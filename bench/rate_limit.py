@@ -35,9 +35,12 @@ RATE_LIMIT = 200
 HEADER_SHAPES = ("documented", "reset_only", "retry_after", "bare")
 
 
-def measure(contacts: int, companies: int | None, headers: str, real_time: bool) -> dict[str, float | int | str]:
-    """One first run under one header shape; its figures."""
-    stack = SandboxStack.start(teamleader_options={"rate_limit": RATE_LIMIT, "rate_headers": headers})
+def measure(
+    contacts: int, companies: int | None, headers: str, window: str, real_time: bool
+) -> dict[str, float | int | str]:
+    """One first run under one header shape and one reading of the window; its figures."""
+    options = {"rate_limit": RATE_LIMIT, "rate_headers": headers, "rate_window": window}
+    stack = SandboxStack.start(teamleader_options=options)
     try:
         workdir = Path(tempfile.mkdtemp(prefix="sync-bench-rate-"))
         data = generate(contacts, companies, bulk_import=3000)
@@ -59,6 +62,7 @@ def measure(contacts: int, companies: int | None, headers: str, real_time: bool)
         minutes = (stack.clock.now() - started_at) / 60
         return {
             "headers": headers,
+            "window": window,
             "status": report.status,
             "created": report.created,
             "teamleader_calls": len(calls),
@@ -78,6 +82,7 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=25_000)
     parser.add_argument("--companies", type=int, default=None, help="default: one per ten contacts")
     parser.add_argument("--headers", default="documented", help=f"comma-separated, of {', '.join(HEADER_SHAPES)}")
+    parser.add_argument("--windows", default="sliding", help="comma-separated, of sliding, fixed (a clock minute)")
     parser.add_argument("--real-time", action="store_true", help="sleep for real instead of moving the clock")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
@@ -85,13 +90,15 @@ def main() -> None:
     if unknown := set(shapes) - set(HEADER_SHAPES):
         parser.error(f"unknown header shapes: {', '.join(sorted(unknown))}")
     print(f"{args.contacts:,} contacts, Teamleader limit {RATE_LIMIT} calls a sliding minute")
-    print(f"{'headers':<12} {'status':<7} {'calls':>6} {'429s':>5} {'share':>7} {'minutes':>8} {'floor':>6}")
+    print(
+        f"{'headers':<12} {'window':<8} {'status':<7} {'calls':>6} {'429s':>5} {'share':>7} {'minutes':>8} {'floor':>6}"
+    )
     rows = []
-    for shape in shapes:
-        row = measure(args.contacts, args.companies, shape, args.real_time)
+    for shape, window in [(s, w) for w in args.windows.split(",") for s in shapes]:
+        row = measure(args.contacts, args.companies, shape, window, args.real_time)
         rows.append(row)
         print(
-            f"{shape:<12} {row['status']:<7} {row['teamleader_calls']:>6,} {row['refused_429']:>5} "
+            f"{shape:<12} {window:<8} {row['status']:<7} {row['teamleader_calls']:>6,} {row['refused_429']:>5} "
             f"{row['refused_share']:>7.2%} {row['minutes_by_sandbox_clock']:>8.1f} {row['floor_minutes']:>6.1f}"
         )
     print("minutes: the run by the sandbox's clock; floor: the calls answered after the first 200, at 200 a minute")

@@ -200,6 +200,7 @@ class TeamleaderSandbox:
         missing_status: int = 404,
         integration_version: str = "2018-06-01",
         rate_headers: str = "documented",
+        rate_window: str = "sliding",
         link_touches: str = "contact",
     ) -> None:
         self.clock = clock or Clock()
@@ -221,6 +222,10 @@ class TeamleaderSandbox:
         # "reset_only" (Reset without Remaining, even on a 429), "retry_after" (a 429 carries
         # only Retry-After) or "bare" (none at all). Documented as the first; seen otherwise.
         self.rate_headers = rate_headers
+        # "sliding": the documented sliding minute, its reset when the oldest call leaves it;
+        # "fixed": calls counted per clock minute, its reset at the minute's end (the other
+        # plausible reading of a reset time).
+        self.rate_window = rate_window
         # Whether linking a contact to a company, unlinking it or changing its position moves
         # the contact's updated_at, the company's, or neither (LINK_TOUCHES): undocumented.
         self.link_touches = link_touches
@@ -419,10 +424,17 @@ class TeamleaderSandbox:
     def _take_rate_slot(self, account: TeamleaderAccount) -> dict[str, str]:
         now = self.clock.now()
         window = account.window
-        while window and window[0] <= now - 60:
-            window.popleft()
-        # When the oldest call in the sliding minute leaves it, freeing a slot.
-        reset = (window[0] + 60) if window else now + 60
+        if self.rate_window == "fixed":
+            # Calls counted per clock minute; the reset is the minute's end.
+            start = now // 60 * 60
+            while window and window[0] < start:
+                window.popleft()
+            reset = start + 60
+        else:
+            while window and window[0] <= now - 60:
+                window.popleft()
+            # When the oldest call in the sliding minute leaves it, freeing a slot.
+            reset = (window[0] + 60) if window else now + 60
         if len(window) >= self.rate_limit:
             raise _RateLimitedError(self._rate_headers(0, reset, now, refused=True))
         window.append(now)
