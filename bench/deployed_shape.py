@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.measure import TEAMLEADER_CALLS_PER_MINUTE, write_json
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
-from sync.config import Settings
+from sync.config import settings_from
 from sync.runner import Runner
 from sync.secrets.localfile import LocalFileSecrets
 from sync.state.port import AccountRecord
@@ -48,11 +48,8 @@ def connect_to_complete(contacts: int, tick_minutes: int, time_budget_seconds: f
         workdir = Path(tempfile.mkdtemp(prefix="sync-bench-shape-"))
         data = generate(contacts, contacts // 10, bulk_import=contacts * 3 // 25)
         seeded = stack.connect_account("bench", data, workdir)
-        env = stack.sync_settings(workdir)
-        settings = Settings.model_validate(
-            {k.removeprefix("SYNC_").lower(): v for k, v in env.items()}
-            | {"tick_minutes": tick_minutes, "time_budget_seconds": time_budget_seconds}
-        )
+        shape = {"SYNC_TICK_MINUTES": str(tick_minutes), "SYNC_TIME_BUDGET_SECONDS": str(time_budget_seconds)}
+        settings = settings_from({**stack.sync_settings(workdir), **shape})
         state = SqliteState(settings.sqlite_path)
         state.put_account(AccountRecord("bench"))
         secrets = LocalFileSecrets(settings.secrets_file)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.measure import write_json
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
-from sync.config import Settings
+from sync.config import settings_from
 from sync.engine import EngineOptions
 from sync.secrets.localfile import LocalFileSecrets
 from sync.state.port import AccountRecord
@@ -45,8 +45,7 @@ def measure(
         workdir = Path(tempfile.mkdtemp(prefix="sync-bench-rate-"))
         data = generate(contacts, companies, bulk_import=3000)
         stack.connect_account("bench", data, workdir)
-        env = stack.sync_settings(workdir)
-        settings = Settings.model_validate({k.removeprefix("SYNC_").lower(): v for k, v in env.items()})
+        settings = settings_from(stack.sync_settings(workdir))
         started_at, wall_started = stack.clock.now(), time.perf_counter()
         report = run_account(
             settings,

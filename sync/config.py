@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field, HttpUrl, ValidationError
@@ -67,6 +68,14 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         problems = "; ".join(f"SYNC_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+def settings_from(variables: Mapping[str, str]) -> Settings:
+    """The settings from SYNC_* variables given as a mapping rather than read from the
+    environment (the sandbox's settings for a sync in this process)."""
+    return Settings.model_validate(
+        {name.removeprefix("SYNC_").lower(): value for name, value in variables.items() if name.startswith("SYNC_")}
+    )
 
 
 def url(value: HttpUrl | None) -> str:

@@ -11,7 +11,7 @@ from google.oauth2.credentials import Credentials
 
 from sandbox.datagen import Dataset
 from sandbox.stack import GOOGLE_CLIENT, SandboxStack, SeededAccount
-from sync.config import Settings
+from sync.config import Settings, settings_from
 from sync.engine import EngineOptions, RunReport
 from sync.mapping import CLIENT_DATA_KEY
 from sync.secrets.localfile import LocalFileSecrets
@@ -99,8 +99,7 @@ class Harness:
 
 def sandbox_settings(stack: SandboxStack, directory: Path) -> Settings:
     """The sync's settings for the sandbox, its secrets file and SQLite state in `directory`."""
-    env = stack.sync_settings(directory)
-    return Settings.model_validate({name.removeprefix("SYNC_").lower(): value for name, value in env.items()})
+    return settings_from(stack.sync_settings(directory))
 
 
 def sandbox_env(stack: SandboxStack, directory: Path) -> dict[str, str]:
