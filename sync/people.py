@@ -49,7 +49,9 @@ class PeopleClient:
         # Built once: each call of service.people() builds every method again from the
         # discovery document (a fiftieth of a second each time).
         self._people = service.people()
+        self._connections = self._people.connections()
         self._groups = service.contactGroups()
+        self._members = self._groups.members()
         self._execute = Sender(sleep, attempts)
         # Google's limits per call: 200 creates, 200 updates, 500 deletes.
         self.limits = BatchLimits()
@@ -108,7 +110,7 @@ class PeopleClient:
         for start in range(0, len(resource_names), MEMBERS_BATCH):
             chunk = resource_names[start : start + MEMBERS_BATCH]
             answer = self._execute(
-                self._groups.members().modify(resourceName=group, body={"resourceNamesToAdd": chunk}),
+                self._members.modify(resourceName=group, body={"resourceNamesToAdd": chunk}),
                 write=True,
             )
             not_found += answer.get("notFoundResourceNames", [])
@@ -146,7 +148,7 @@ class PeopleClient:
         token = None
         while True:
             page = self._execute(
-                self._people.connections().list(
+                self._connections.list(
                     resourceName="people/me", pageSize=1000, pageToken=token, personFields="clientData,metadata"
                 )
             )
