@@ -100,16 +100,21 @@ def test_a_renamed_company_updates_exactly_its_people(
     assert (again.updated, again.read) == (0, 0)
 
 
+@pytest.mark.parametrize("missing_status", [404, 400])
 def test_a_deleted_company_leaves_its_people_at_the_next_full_run(
-    stack: SandboxStack, any_state: StateStore, tmp_path: Path
+    stack: SandboxStack, any_state: StateStore, tmp_path: Path, missing_status: int
 ) -> None:
-    """No list shows a deletion: the daily full run asks after every company it knows."""
+    """No list shows a deletion: the daily full run asks after every company it knows. A
+    deleted company read by id answers 404, or 400 "references non-existing resources":
+    either, confirmed by a listing, removes it from its people, and no full run stalls."""
+    stack.teamleader.missing_status = missing_status
     harness, company, people = synced_with_a_busy_company(stack, any_state, tmp_path, 43)
     stack.teamleader.delete_company("acme", company["id"])
     report = harness.run(mode="full")
     assert report.status == "ok" and report.updated == len(people)
     assert all(company["name"] not in organizations(harness, tid) for tid in people)
     assert any_state.companies("acme").keys() == stack.teamleader.accounts["acme"].companies.keys()
+    assert harness.run(mode="full").status == "ok"
 
 
 def test_a_company_change_survives_a_failed_run(

@@ -49,22 +49,6 @@ def test_paging_survives_a_smaller_page_cap(
     assert_exact(harness)
 
 
-@pytest.mark.parametrize("missing_status", [404, 400])
-def test_a_deleted_company_is_recognised_whatever_its_status(
-    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, missing_status: int
-) -> None:
-    """A deleted company read by id answers 404, or 400 "references non-existing resources":
-    either, confirmed by a listing, removes it from its people, and no full run stalls."""
-    stack.teamleader.missing_status = missing_status
-    harness, company, people = synced_with_a_busy_company(stack, sqlite_state, tmp_path, 35)
-    stack.teamleader.delete_company("acme", company["id"])
-    report = harness.run(mode="full")
-    assert report.status == "ok" and report.updated == len(people)
-    assert all(company["name"] not in organizations(harness, tid) for tid in people)
-    assert sqlite_state.companies("acme").keys() == stack.teamleader.accounts["acme"].companies.keys()
-    assert harness.run(mode="full").status == "ok"
-
-
 @pytest.mark.parametrize("integration_version", ["2018-06-01", "2021-01-01", "2023-09-26"])
 def test_the_api_version_is_pinned_and_tags_compare_without_case(
     stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, integration_version: str
