@@ -44,24 +44,10 @@ def per_record(sandbox: SandboxProcess) -> dict[str, Any]:
     """One first sync the per-record way; its calls and wall time."""
     info = sandbox.info
     started = time.perf_counter()
-    teamleader_token = httpx.post(
-        info["teamleader_url"] + "/oauth2/access_token",
-        data={
-            "grant_type": "refresh_token",
-            "client_id": TEAMLEADER_CLIENT[0],
-            "client_secret": TEAMLEADER_CLIENT[1],
-            "refresh_token": info["teamleader_refresh_token"],
-        },
-    ).json()["access_token"]
-    google_token = httpx.post(
-        info["people_url"] + "/token",
-        data={
-            "grant_type": "refresh_token",
-            "client_id": GOOGLE_CLIENT[0],
-            "client_secret": GOOGLE_CLIENT[1],
-            "refresh_token": info["google_refresh_token"],
-        },
-    ).json()["access_token"]
+    teamleader_token = _access_token(
+        info["teamleader_url"] + "/oauth2/access_token", TEAMLEADER_CLIENT, info["teamleader_refresh_token"]
+    )
+    google_token = _access_token(info["people_url"] + "/token", GOOGLE_CLIENT, info["google_refresh_token"])
     teamleader = Counted(info["teamleader_url"], teamleader_token)
     google = Counted(info["people_url"], google_token)
     group = google.post("/v1/contactGroups", {"contactGroup": {"name": "Teamleader"}})["resourceName"]
@@ -80,6 +66,12 @@ def per_record(sandbox: SandboxProcess) -> dict[str, Any]:
                     companies[company_id] = found["name"]
             google.post("/v1/people:createContact", {**_person(contact, companies), "memberships": [_in(group)]})
     return {"teamleader_calls": teamleader.calls, "google_calls": google.calls, "wall_s": time.perf_counter() - started}
+
+
+def _access_token(token_url: str, client: tuple[str, str], refresh_token: str) -> str:
+    grant = {"grant_type": "refresh_token", "client_id": client[0], "client_secret": client[1]}
+    token: str = httpx.post(token_url, data={**grant, "refresh_token": refresh_token}).json()["access_token"]
+    return token
 
 
 def _eligible(contact: dict[str, Any]) -> bool:
