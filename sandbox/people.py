@@ -887,11 +887,13 @@ class PeopleSandbox:
         return Response(200, answer)
 
     def _authorize(self, request: Request) -> Response:
-        """Consent without a person: approve for the user named, or the only one."""
+        """Consent without a person: approve for the user named, else the one hinted at (as
+        Google signs in the hinted account), else the first."""
         redirect_uri = request.arg("redirect_uri") or ""
         if request.arg("client_id") not in self.clients or not redirect_uri:
             raise GoogleError("INVALID_ARGUMENT", "Unknown client or missing redirect_uri.")
-        user_id = request.arg("sandbox_user") or next(iter(self.users), None)
+        hint = request.arg("login_hint")
+        user_id = request.arg("sandbox_user") or (hint if hint in self.users else next(iter(self.users), None))
         if user_id is None:
             raise GoogleError("NOT_FOUND", "No sandbox user to consent for.")
         code = secrets.token_urlsafe(16)

@@ -20,12 +20,12 @@ from rich.table import Table
 from sync import logs
 from sync.config import Settings, load_settings
 from sync.connect import TEAMLEADER_REDIRECT_PORT, connect_google, connect_teamleader
-from sync.engine import RunReport
+from sync.engine import ConnectionReport, RunReport
 from sync.errors import SyncError
 from sync.ports import Mode
 from sync.runner import Invocation, Runner
 from sync.secrets.port import RESERVED_ACCOUNT_PREFIXES, client_secret_name
-from sync.state.port import AccountRecord
+from sync.state.port import DEFAULT_DESTINATION, AccountRecord, DestinationRecord, StateStore, new_destination
 from sync.status import account_statuses
 from sync.wiring import open_secrets, open_state
 
@@ -40,7 +40,7 @@ def main() -> None:
 
 
 @contextmanager
-def _progress_display(label: str) -> Iterator[Callable[[RunReport], None]]:
+def _progress_display(label: str) -> Iterator[Callable[[ConnectionReport], None]]:
     """A live progress line on a terminal; plain lines every few seconds otherwise."""
     if console.is_terminal:
         with Progress(
@@ -53,14 +53,14 @@ def _progress_display(label: str) -> Iterator[Callable[[RunReport], None]]:
         ) as progress:
             task = progress.add_task(label, total=None, counts="")
 
-            def show(report: RunReport) -> None:
+            def show(report: ConnectionReport) -> None:
                 progress.update(task, counts=_counts(report))
 
             yield show
         return
     last = [0.0]
 
-    def plain(report: RunReport) -> None:
+    def plain(report: ConnectionReport) -> None:
         if time.monotonic() - last[0] >= 2:
             last[0] = time.monotonic()
             click.echo(f"{label}: {_counts(report)}")
@@ -68,19 +68,22 @@ def _progress_display(label: str) -> Iterator[Callable[[RunReport], None]]:
     yield plain
 
 
-def _counts(report: RunReport) -> str:
-    return (
-        f"companies {report.companies_read} · read {report.read} · created {report.created} · "
-        f"updated {report.updated} · deleted {report.deleted} · unchanged {report.unchanged} · "
-        f"skipped {report.skipped} · failed {report.failed}"
-    )
+def _counts(report: ConnectionReport) -> str:
+    """A run's progress: companies read once, and the destinations' counts summed."""
+    names = ("read", "created", "updated", "deleted", "unchanged", "skipped", "failed")
+    counts = " · ".join(f"{name} {sum(getattr(r, name) for r in report.destinations)}" for name in names)
+    destinations = f" ({len(report.destinations)} destinations)" if len(report.destinations) > 1 else ""
+    return f"companies {report.companies_read} · {counts}{destinations}"
 
 
 def _print_report(report: RunReport) -> None:
+    where = report.account if report.destination == DEFAULT_DESTINATION else f"{report.account} → {report.destination}"
+    if report.error:
+        click.echo(f"{where}: {report.status}: {report.error}")
     if not console.is_terminal:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
         return
-    table = Table(title=f"{report.account}: {report.status} ({report.mode}{', dry run' if report.dry_run else ''})")
+    table = Table(title=f"{where}: {report.status} ({report.mode}{', dry run' if report.dry_run else ''})")
     table.add_column("what")
     table.add_column("count", justify="right")
     for name in (
@@ -114,14 +117,17 @@ def _print_report(report: RunReport) -> None:
         console.print(f"[yellow]company not read, kept as it was[/yellow] {company_id}: {reason}")
 
 
-def _runner(settings: Settings, show: Callable[[RunReport], None] | None = None) -> Runner:
+def _runner(settings: Settings, show: Callable[[ConnectionReport], None] | None = None) -> Runner:
     return Runner(settings, open_state(settings), open_secrets(settings), progress=show)
 
 
 def _print_invocation(invocation: Invocation) -> None:
     for outcome in invocation.accounts:
         if outcome.report:
-            _print_report(RunReport.from_json(outcome.report))
+            for destination in outcome.report["destinations"]:
+                _print_report(RunReport.from_json(destination))
+            for busy in (d for d in outcome.destinations if d.status == "busy"):
+                click.echo(f"{outcome.account} → {busy.destination}: busy (another run writes to its Google user)")
         else:
             detail = f": {outcome.error}" if outcome.error else ""
             click.echo(f"{outcome.account}: {outcome.status}{detail}")
@@ -129,6 +135,7 @@ def _print_invocation(invocation: Invocation) -> None:
 
 @main.command()
 @click.option("--account", default=None, help="one account (default: every due account)")
+@click.option("--user", default=None, help="of that account, only this Google user's destination")
 @click.option("--mode", type=click.Choice(get_args(Mode)), default="incremental", show_default=True)
 @click.option("--dry-run", is_flag=True, help="plan without writing")
 @click.option(
@@ -136,15 +143,17 @@ def _print_invocation(invocation: Invocation) -> None:
     is_flag=True,
     help="let this run delete more than the guard allows (one account held before a mass deletion)",
 )
-def run(account: str | None, mode: Mode, dry_run: bool, allow_deletions: bool) -> None:
-    """Sync now: every due account, or one."""
+def run(account: str | None, user: str | None, mode: Mode, dry_run: bool, allow_deletions: bool) -> None:
+    """Sync now: every due account, or one (or one of its Google users)."""
     if allow_deletions and account is None:
         raise click.BadParameter("name the account whose deletions to allow", param_hint="--account")
+    if user is not None and account is None:
+        raise click.BadParameter("name the account the user belongs to", param_hint="--account")
     settings = load_settings()
     try:
         with _progress_display(account or "sync") as show:
             invocation = _runner(settings, show).run(
-                account=account, mode=mode, dry_run=dry_run, allow_deletions=allow_deletions
+                account=account, user=user, mode=mode, dry_run=dry_run, allow_deletions=allow_deletions
             )
     except SyncError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
@@ -155,12 +164,18 @@ def run(account: str | None, mode: Mode, dry_run: bool, allow_deletions: bool) -
 
 @main.command()
 def status() -> None:
-    """Per account: last run, counts, cursor and problems."""
+    """Per account and Google user: last run, counts, cursor and problems (JSON, as `GET /`
+    answers it, when the output is no terminal)."""
     settings = load_settings()
     state = open_state(settings)
+    statuses = account_statuses(state)
+    if not console.is_terminal:
+        click.echo(json.dumps({"accounts": statuses}, indent=2, ensure_ascii=False))
+        return
     table = Table(title="accounts")
     for column in (
         "account",
+        "user",
         "enabled",
         "status",
         "last run",
@@ -170,19 +185,33 @@ def status() -> None:
         "problem",
     ):
         table.add_column(column)
-    for account in account_statuses(state):
-        report = account["last_report"] or {}
-        counts = "/".join(str(report.get(k, "-")) for k in ("created", "updated", "deleted"))
+    for account in statuses:
+        problem = account["reason"] or ""
         table.add_row(
             account["account"],
+            "",
             "yes" if account["enabled"] else "no",
             account["status"],
             account["last_run"] or "never",
             account["last_status"] or "-",
-            counts,
-            str(report.get("cursor") or "-"),
-            account["reason"] or "",
+            "",
+            "",
+            problem,
         )
+        for destination in account["destinations"]:
+            report = destination["last_report"] or {}
+            counts = "/".join(str(report.get(k, "-")) for k in ("created", "updated", "deleted"))
+            table.add_row(
+                "",
+                destination["user"] or destination["destination"],
+                "yes" if destination["enabled"] else "no",
+                destination["status"],
+                "",
+                destination["last_status"] or "-",
+                counts,
+                str(report.get("cursor") or "-"),
+                destination["reason"] or "",
+            )
     console.print(table)
 
 
@@ -193,6 +222,7 @@ def accounts() -> None:
 
 @accounts.command("add")
 @click.argument("account_id")
+@click.option("--user", default=None, help="a Google user of the account's team (default: the one destination)")
 @click.option("--group", default="Teamleader", show_default=True, help="the Google contact group")
 @click.option("--tags", default="", help="only contacts carrying all these comma-separated tags")
 @click.option(
@@ -200,57 +230,106 @@ def accounts() -> None:
     default=None,
     help="country (ISO code, e.g. BE) of phone numbers without one when no address says it",
 )
-def accounts_add(account_id: str, group: str, tags: str, default_region: str | None) -> None:
-    """Register an account (then connect both sides with `connect`)."""
+def accounts_add(account_id: str, user: str | None, group: str, tags: str, default_region: str | None) -> None:
+    """Register an account, or one of its Google users with their own group and scope (then
+    connect both sides with `connect`)."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", account_id):
         raise click.BadParameter("lowercase letters, digits and dashes, at most 63", param_hint="ACCOUNT_ID")
     if account_id.startswith(RESERVED_ACCOUNT_PREFIXES):
         raise click.BadParameter("names the OAuth clients' secrets: choose another", param_hint="ACCOUNT_ID")
-    settings = load_settings()
-    state = open_state(settings)
-    record = state.account(account_id) or AccountRecord(
-        account_id,
-        teamleader_secret=f"{settings.secret_prefix}{account_id}-teamleader-tokens",
-        google_secret=f"{settings.secret_prefix}{account_id}-google-tokens",
-    )
-    record.group_name = group
-    record.tags = [t.strip() for t in tags.split(",") if t.strip()]
     if default_region is not None and not re.fullmatch(r"[A-Za-z]{2}", default_region):
         raise click.BadParameter("a two-letter country code", param_hint="--default-region")
-    record.default_region = default_region.upper() if default_region else None
-    record.enabled = True
-    if record.status == "held":
+    _check_user(user)
+    settings = load_settings()
+    state = open_state(settings)
+    record = state.account(account_id)
+    if record is None:
+        # A team's connection starts with the users named; a one-person one with its default.
+        record = AccountRecord(
+            account_id,
+            teamleader_secret=f"{settings.secret_prefix}{account_id}-teamleader-tokens",
+            destinations=None if user is None else [],
+        )
+        if user is None:
+            record.targets[0] = new_destination(account_id, None, settings.secret_prefix)
+    destination = _destination(record, user, settings.secret_prefix)
+    destination.group_name = group
+    destination.tags = [t.strip() for t in tags.split(",") if t.strip()]
+    destination.default_region = default_region.upper() if default_region else None
+    destination.enabled = record.enabled = True
+    _check_group_free(state, record, destination)
+    if destination.status == "held":
         # A new scope is a person's decision: the next run decides every contact under it.
-        record.status, record.reason = "ok", None
+        destination.status, destination.reason = "ok", None
     state.put_account(record)
-    click.echo(f"{account_id}: registered; secrets {record.teamleader_secret}, {record.google_secret}")
+    click.echo(f"{account_id}: registered; secrets {record.teamleader_secret}, {destination.google_secret}")
+
+
+def _check_user(user: str | None) -> None:
+    if user is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", user):
+        raise click.BadParameter("the Google account's e-mail address", param_hint="--user")
+
+
+def _check_group_free(state: StateStore, record: AccountRecord, destination: DestinationRecord) -> None:
+    """Two connections writing to one Google user keep to two groups: each adopts and
+    mirrors what is in its own group only."""
+    for other in state.accounts():
+        if other.account_id == record.account_id:
+            continue
+        for taken in other.targets:
+            same_group = taken.group_name.casefold() == destination.group_name.casefold()
+            if taken.lease_key == destination.lease_key and same_group:
+                raise click.ClickException(
+                    f"account {other.account_id} already writes this user's group {taken.group_name!r}: "
+                    "give this one another with --group"
+                )
+
+
+def _destination(record: AccountRecord, user: str | None, secret_prefix: str) -> DestinationRecord:
+    """The destination of `user` in the record, added if new."""
+    found = record.destination(user)
+    if found is None:
+        found = new_destination(record.account_id, user, secret_prefix)
+        record.targets.append(found)
+    return found
 
 
 @accounts.command("list")
 def accounts_list() -> None:
-    """The registered accounts."""
+    """The registered accounts, a line per Google user."""
     for record in open_state(load_settings()).accounts():
-        tags = ",".join(record.tags) or "-"
-        enabled = "enabled" if record.enabled else "disabled"
-        click.echo(f"{record.account_id}\t{enabled}\t{record.status}\t{record.group_name}\t{tags}")
+        for destination in record.targets:
+            tags = ",".join(destination.tags) or "-"
+            enabled = "enabled" if record.enabled and destination.enabled else "disabled"
+            who = destination.user or destination.name
+            status = destination.status if record.status == "ok" else record.status
+            click.echo(f"{record.account_id}\t{who}\t{enabled}\t{status}\t{destination.group_name}\t{tags}")
 
 
 @accounts.command("disable")
 @click.argument("account_id")
-def accounts_disable(account_id: str) -> None:
-    """Stop syncing an account (its Google contacts stay as they are)."""
+@click.option("--user", default=None, help="only this Google user's destination")
+def accounts_disable(account_id: str, user: str | None) -> None:
+    """Stop syncing an account, or one of its users (their Google contacts stay as they are)."""
     state = open_state(load_settings())
     record = state.account(account_id)
     if record is None:
         raise click.ClickException(f"unknown account {account_id}")
-    record.enabled = False
+    if user is None:
+        record.enabled = False
+    else:
+        destination = record.destination(user)
+        if destination is None:
+            raise click.ClickException(f"{account_id} has no destination for that user")
+        destination.enabled = False
     state.put_account(record)
-    click.echo(f"{account_id}: disabled")
+    click.echo(f"{account_id}: disabled" + ("" if user is None else " for that user"))
 
 
 @main.command()
 @click.argument("side", type=click.Choice(["teamleader", "google"]))
 @click.option("--account", "account_id", required=True)
+@click.option("--user", default=None, help="google: the team member whose contacts these are (adds them if new)")
 @click.option("--client-id", default=None, help="store this OAuth app's client id first; its secret is asked for")
 @click.option(
     "--client-file",
@@ -264,7 +343,9 @@ def accounts_disable(account_id: str) -> None:
     default=None,
     help=f"local port of the redirect (Teamleader: {TEAMLEADER_REDIRECT_PORT}, as registered; Google: any free one)",
 )
-def connect(side: str, account_id: str, client_id: str | None, client_file: Path | None, port: int | None) -> None:
+def connect(
+    side: str, account_id: str, user: str | None, client_id: str | None, client_file: Path | None, port: int | None
+) -> None:
     """Run the OAuth consent flow of one side and store the tokens in the secret store.
 
     A client secret is never taken from the command line, where shell history keeps it: it
@@ -276,6 +357,9 @@ def connect(side: str, account_id: str, client_id: str | None, client_file: Path
     record = state.account(account_id)
     if record is None:
         raise click.ClickException(f"unknown account {account_id}: run `accounts add {account_id}` first")
+    if user is not None and side != "google":
+        raise click.BadParameter("a user is a Google side's: one Teamleader connection serves them all")
+    _check_user(user)
     if client_id and client_file:
         raise click.BadParameter("give --client-id or --client-file, not both")
     if client_file:
@@ -297,13 +381,20 @@ def connect(side: str, account_id: str, client_id: str | None, client_file: Path
                 settings, secrets, record.teamleader_secret, show, TEAMLEADER_REDIRECT_PORT if port is None else port
             )
         else:
-            connect_google(settings, secrets, record.google_secret, show, port or 0)
+            destination = _destination(record, user, settings.secret_prefix)
+            _check_group_free(state, record, destination)
+            connect_google(settings, secrets, destination.google_secret, show, port or 0, user)
+            # The consent given again is what a destination to reconnect waited for.
+            if destination.status == "needs_reauth":
+                destination.status, destination.reason = "ok", None
     except SyncError as exc:
         raise click.ClickException(str(exc)) from exc
     if record.status == "needs_reauth":
+        # Records from before destinations kept a refused Google grant here too; if it was
+        # Teamleader's after all, the next run says so again.
         record.status, record.reason = "ok", None
-        state.put_account(record)
-    click.echo(f"{account_id}: {side} connected")
+    state.put_account(record)
+    click.echo(f"{account_id}: {side} connected" + ("" if user is None else " for that user"))
 
 
 def _client_from_file(path: Path) -> tuple[str, str]:

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # Teamleader's documented limit per integration and Teamleader account: the sync keeps its
     # own calls within it in any sliding minute, even where answers carry no rate headers.
     teamleader_calls_per_minute: int = Field(200, ge=1)
+    # A connection's destinations written at the same time (threads): each Google user has
+    # its own write quota, so a team's run is not the sum of its members' writes.
+    parallel_destinations: int = Field(20, ge=1, le=64)
 
 
 def load_settings() -> Settings:

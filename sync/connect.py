@@ -147,8 +147,10 @@ def connect_google(
     secret_name: str,
     show: Callable[[str], None],
     port: int = 0,
+    user: str | None = None,
 ) -> None:
-    """Ask a person to allow access to their contacts, then store the refresh token."""
+    """Ask a person to allow access to their contacts, then store the refresh token. `user`
+    (a team member's address) is handed to Google as a hint of the account to sign in with."""
     client = _client(secrets, client_secret_name(settings.secret_prefix, "google"))
     token_uri = url(settings.google_token_uri)
     if token_uri.startswith("http://127.0.0.1") or token_uri.startswith("http://localhost"):
@@ -177,6 +179,7 @@ def connect_google(
             timeout_seconds=int(CONSENT_TIMEOUT),
             access_type="offline",
             prompt="consent",
+            **({"login_hint": user} if user else {}),
         )
     if not credentials.refresh_token:
         raise ConsentError("Google answered without a refresh token")

@@ -1,7 +1,7 @@
 """The Cloud Function's request handling: parse and validate, call the runner, answer JSON.
 
-POST runs: 200 with the invocation report, 400 bad parameter, 404 unknown account, 409 account
-busy, 500 with an error id (never a stack trace or a secret). GET answers every account's
+POST runs: 200 with the invocation report, 400 bad parameter, 404 unknown account (or user of
+it), 409 account busy, 500 with an error id (never a stack trace or a secret). GET answers every account's
 status, as `python -m sync status` shows it. Any other method: 405.
 """
 
@@ -21,7 +21,7 @@ from sync.runner import Runner
 from sync.status import account_statuses
 
 log = logging.getLogger("sync.http")
-PARAMETERS = {"account", "mode", "dry_run", "allow_deletions", "scheduled"}
+PARAMETERS = {"account", "user", "mode", "dry_run", "allow_deletions", "scheduled"}
 MODES = set(get_args(Mode))
 FLAGS = {"1": True, "true": True, "0": False, "false": False, "": False}
 
@@ -57,7 +57,10 @@ def parse(request: Request) -> dict[str, Any]:
         raise BadRequestError("allow_deletions needs one account")
     if flags["scheduled"] and account is not None:
         raise BadRequestError("scheduled serves the accounts whose turn it is: name no account")
-    return {"account": account, "mode": mode, **flags}
+    user = values.get("user")
+    if user is not None and (account is None or "@" not in user or len(user) > 320):
+        raise BadRequestError("user must be the e-mail address of a Google user of the named account")
+    return {"account": account, "user": user, "mode": mode, **flags}
 
 
 def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:

@@ -15,7 +15,7 @@ from googleapiclient.errors import HttpError
 
 from sync.errors import GoogleError
 from sync.google_http import HttpxHttp
-from sync.people_answers import error_message, person_ref, stamp_of
+from sync.people_answers import error_message, in_other_group, person_ref, stamp_of
 from sync.people_calls import Sender
 from sync.people_writes import PersonWrites
 from sync.ports import BatchLimits, PersonRef, WriteOutcome
@@ -142,19 +142,27 @@ class PeopleClient:
                     found[response["requestedResourceName"]] = person_ref(response["person"])
         return found
 
-    def stamped(self) -> Iterator[tuple[str, PersonRef]]:
-        """Every person that carries a Teamleader id, as Google's lists show them now
-        (they lag writes by minutes)."""
+    def stamped(self, group: str) -> Iterator[tuple[str, PersonRef]]:
+        """Every person that carries a Teamleader id, as Google's lists show them now (they
+        lag writes by minutes), but the ones in another of the user's own groups than `group`
+        (another connection's, writing to the same user)."""
         token = None
         while True:
             page = self._execute(
                 self._connections.list(
-                    resourceName="people/me", pageSize=1000, pageToken=token, personFields="clientData,metadata"
+                    resourceName="people/me",
+                    pageSize=1000,
+                    pageToken=token,
+                    personFields="clientData,memberships,metadata",
                 )
             )
             for person in page.get("connections", []):
                 teamleader_id = stamp_of(person)
-                if teamleader_id and not person.get("metadata", {}).get("deleted"):
+                if (
+                    teamleader_id
+                    and not person.get("metadata", {}).get("deleted")
+                    and not in_other_group(person, group)
+                ):
                     yield teamleader_id, person_ref(person)
             token = page.get("nextPageToken")
             if not token:

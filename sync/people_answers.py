@@ -66,6 +66,25 @@ def stamp_of(person: dict[str, Any]) -> str | None:
     return None
 
 
+# Groups every Google account has; a person's place in them says nothing of who made it.
+SYSTEM_GROUPS = frozenset(
+    f"contactGroups/{name}"
+    for name in ("myContacts", "starred", "chatBuddies", "all", "friends", "family", "coworkers", "blocked")
+)
+
+
+def in_other_group(person: dict[str, Any], group: str) -> bool:
+    """Whether a person sits in a contact group of its user's own other than `group`, and not
+    in `group`: it belongs to another destination writing to the same user (another
+    connection, another group), not to this one."""
+    groups = {
+        m["contactGroupMembership"].get("contactGroupResourceName")
+        for m in person.get("memberships") or []
+        if "contactGroupMembership" in m
+    }
+    return group not in groups and bool(groups - SYSTEM_GROUPS)
+
+
 def refused_account(exc: HttpError) -> bool:
     """Whether a refused create speaks of the account rather than its contacts: it names no
     contact, and a create has no etag to be stale, so a failed precondition is the account's

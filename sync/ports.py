@@ -109,7 +109,9 @@ class Destination(Protocol):
 
     def get(self, resource_names: list[str]) -> dict[str, PersonRef]: ...
 
-    def stamped(self) -> Iterator[tuple[str, PersonRef]]: ...
+    def stamped(self, group: str) -> Iterator[tuple[str, PersonRef]]:
+        """Persons carrying a Teamleader id, but the ones in another of the user's own groups."""
+        ...
 
 
 __all__ = ["BatchLimits", "Destination", "Mode", "PersonRef", "Source", "SyncState", "WriteOutcome"]

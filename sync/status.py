@@ -23,11 +23,28 @@ REPORT_FIELDS = (
 
 
 def account_statuses(state: StateStore) -> list[dict[str, Any]]:
-    """Per registered account: whether it is enabled, its status and why, when it last ran and
-    how that went, and the last run's counts. Never a token or a contact's data."""
+    """Per registered connection: whether it is enabled, its Teamleader side's status and why,
+    when it last ran and how that went, and per destination (Google user) its own status and
+    its last run's counts. Never a token or a contact's data."""
     statuses = []
     for record in state.accounts():
-        report = state.last_report(record.account_id) or {}
+        destinations = []
+        for destination in record.targets:
+            report = state.last_report(destination.state_key) or {}
+            destinations.append(
+                {
+                    "destination": destination.name,
+                    "user": destination.user,
+                    "enabled": destination.enabled,
+                    "group": destination.group_name,
+                    "tags": destination.tags,
+                    "status": destination.status,
+                    "reason": destination.reason,
+                    "last_status": destination.last_status,
+                    "failures_in_a_row": destination.failures_in_a_row,
+                    "last_report": {name: report.get(name) for name in REPORT_FIELDS} if report else None,
+                }
+            )
         statuses.append(
             {
                 "account": record.account_id,
@@ -38,7 +55,7 @@ def account_statuses(state: StateStore) -> list[dict[str, Any]]:
                 "last_status": record.last_status,
                 "last_full_run": record.last_full_run,
                 "failures_in_a_row": record.failures_in_a_row,
-                "last_report": {name: report.get(name) for name in REPORT_FIELDS} if report else None,
+                "destinations": destinations,
             }
         )
     return statuses

@@ -12,12 +12,13 @@ import httpx
 from google.oauth2.credentials import Credentials
 
 from sync.config import Settings, url
-from sync.engine import AccountConfig, Engine, EngineOptions, RunReport
+from sync.engine import ConnectionReport, DestinationConfig, Engine, EngineOptions, RunReport
 from sync.errors import ConfigError
 from sync.people import SCOPES, PeopleClient
+from sync.ports import Destination
 from sync.secrets.localfile import LocalFileSecrets
 from sync.secrets.port import SecretStore, client_secret_name
-from sync.state.port import AccountRecord, StateStore
+from sync.state.port import AccountRecord, DestinationRecord, StateStore
 from sync.teamleader import TeamleaderClient, TeamleaderTokens
 
 
@@ -128,33 +129,62 @@ def people_client(
     return PeopleClient(http, credentials, api_url=url(settings.google_api_url) or None, sleep=sleep)
 
 
-def run_account(
+def destination_config(record: DestinationRecord) -> DestinationConfig:
+    """What the engine needs of a registered destination."""
+    return DestinationConfig(
+        record.name, record.state_key, record.group_name, frozenset(record.tags), record.default_region
+    )
+
+
+def run_connection(
     settings: Settings,
     record: AccountRecord,
     *,
     state: StateStore,
     secrets: SecretStore,
     options: EngineOptions,
+    serve: list[DestinationRecord] | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
-    progress: Callable[[RunReport], None] | None = None,
+    progress: Callable[[ConnectionReport], None] | None = None,
     run_id: str | None = None,
     keep_alive: Callable[[], None] | None = None,
-) -> RunReport:
-    """One account's run with fresh clients; `clock` and `sleep` are the time they live in."""
-    account = AccountConfig(record.account_id, record.group_name, frozenset(record.tags), record.default_region)
+) -> ConnectionReport:
+    """One connection's run with fresh clients, for the destinations in `serve` (default:
+    every one); the others rest, their bookmarks kept in step. `clock` and `sleep` are the
+    time the clients live in."""
+    serving = record.targets if serve is None else serve
     with http_client(settings) as http:
         source = teamleader_client(settings, secrets, record.teamleader_secret, http, sleep, clock)
-        contacts = people_client(settings, secrets, record.google_secret, http, sleep)
+        destinations: list[tuple[DestinationConfig, Destination]] = []
+        # Destinations whose Google side was never connected: they rest, and say so.
+        unconnected: dict[str, ConfigError] = {}
+        for target in serving:
+            try:
+                client = people_client(settings, secrets, target.google_secret, http, sleep)
+            except ConfigError as exc:
+                unconnected[target.name] = exc
+                continue
+            destinations.append((destination_config(target), client))
+        served = {config.name for config, _ in destinations}
+        resting = [destination_config(d) for d in record.targets if d.name not in served]
         engine = Engine(
-            account,
+            record.account_id,
             source,
-            contacts,
+            destinations,
             state,
             options,
+            resting=resting,
             clock=clock,
             progress=progress,
             run_id=run_id,
             keep_alive=keep_alive,
         )
-        return engine.run()
+        report = engine.run()
+    for name, error in unconnected.items():
+        started = report.destinations[0].started if report.destinations else ""
+        unserved = RunReport(record.account_id, report.run_id, options.mode, options.dry_run, started, name)
+        unserved.status, unserved.error = "needs_reauth", str(error)
+        report.destinations.append(unserved)
+        report.errors[name] = error
+    return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,11 +13,11 @@ from google.oauth2.credentials import Credentials
 from sandbox.datagen import Dataset
 from sandbox.stack import GOOGLE_CLIENT, SandboxStack, SeededAccount
 from sync.config import Settings, settings_from
-from sync.engine import EngineOptions, RunReport
+from sync.engine import ConnectionReport, EngineOptions, RunReport
 from sync.mapping import CLIENT_DATA_KEY
 from sync.secrets.localfile import LocalFileSecrets
-from sync.state.port import AccountRecord, StateStore
-from sync.wiring import run_account
+from sync.state.port import AccountRecord, DestinationRecord, StateStore, new_destination
+from sync.wiring import run_connection
 
 
 @dataclass
@@ -42,9 +43,31 @@ class Harness:
         settings = sandbox_settings(stack, directory)
         return cls(stack, state, seeded, settings, LocalFileSecrets(settings.secrets_file), record)
 
-    def run(self, **options: Any) -> RunReport:
+    def add_destination(self, user: str, **fields: Any) -> DestinationRecord:
+        """A Google user of the team, connected (their refresh token stored) and registered
+        as a destination of the account with `fields` (group_name, tags, ...)."""
+        if user not in self.stack.people.users:
+            self.stack.people.add_user(user)
+        destination = new_destination(self.account.account_id, user)
+        for name, value in fields.items():
+            setattr(destination, name, value)
+        token = self.stack.people.issue_refresh_token(user)
+        self.secrets.write(destination.google_secret, json.dumps({"refresh_token": token}))
+        # As stored: runs since may have changed the destinations' standing.
+        self.account = self.state.account(self.account.account_id) or self.account
+        self.account.targets.append(destination)
+        self.state.put_account(self.account)
+        return destination
+
+    @property
+    def destination(self) -> DestinationRecord:
+        """The account's first destination (the default one, unless a test replaced it)."""
+        return self.account.targets[0]
+
+    def run_all(self, **options: Any) -> ConnectionReport:
+        """One run of the connection for all its destinations, as the runner makes it."""
         options.setdefault("create_visibility_delay", 0)
-        report = run_account(
+        return run_connection(
             self.settings,
             self.account,
             state=self.state,
@@ -53,13 +76,20 @@ class Harness:
             clock=self.stack.clock.now,
             sleep=self.stack.clock.advance,
         )
+
+    def run(self, **options: Any) -> RunReport:
+        """One run; the first destination's report, or the error that stopped it."""
+        connection = self.run_all(**options)
+        report = connection.destination(self.destination.name)
+        if (error := connection.errors.get(self.destination.name)) is not None:
+            raise error
         self.reports.append(report)
         return report
 
     # ---- what Google holds ----
 
     def group_members(self) -> list[Any]:
-        return self.stack.people.members(self.seeded.google_user, self.account.group_name)
+        return self.stack.people.members(self.seeded.google_user, self.destination.group_name)
 
     def stamped_ids(self) -> list[str]:
         """The Teamleader id of every live person in the group (duplicates show twice)."""

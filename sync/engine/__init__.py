@@ -1,7 +1,7 @@
-"""The sync engine: one account's run, from Teamleader's changes to Google's persons."""
+"""The sync engine: one connection's run, from Teamleader's changes to its destinations' persons."""
 
-from sync.engine.options import AccountConfig, EngineOptions
-from sync.engine.report import RunReport
+from sync.engine.options import DestinationConfig, EngineOptions
+from sync.engine.report import ConnectionReport, RunReport
 from sync.engine.run import Engine
 
-__all__ = ["AccountConfig", "Engine", "EngineOptions", "RunReport"]
+__all__ = ["ConnectionReport", "DestinationConfig", "Engine", "EngineOptions", "RunReport"]

@@ -1,7 +1,10 @@
 """Where each stream's reading stopped, as typed data, stored with every checkpoint.
 
-The stored form keeps the keys it has always had (`contacts`, `companies`, `companies_full`,
-`recheck`), so accounts synced before keep their place; keys added since are optional."""
+A connection keeps the Teamleader side's bookmarks (companies, the page length); each of its
+destinations keeps its own contacts bookmark, so that one added later, or one that missed
+runs, catches up from where it stood while the others stay incremental. State stored before
+connections had destinations kept both in one `cursor` object; their keys do not overlap, so
+either reads its own part of it."""
 
 from __future__ import annotations
 
@@ -16,11 +19,26 @@ def _time(value: Any) -> datetime | None:
 
 @dataclass
 class ContactsBookmark:
-    """The contacts stream: the listing resumes at `cursor` (None: read every contact), and
-    `recheck` names contacts a company change reached, to read again before the listing."""
+    """A destination's contacts: the listing resumes at `cursor` (None: read every contact),
+    and `recheck` names contacts a company change reached, to read again before the listing."""
 
     cursor: datetime | None = None
     recheck: list[str] = field(default_factory=list)
+    # The scope (`Scope.key`) the contacts before the cursor were decided under; None in
+    # state stored before it was kept.
+    scope: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ContactsBookmark:
+        return cls(_time(data.get("contacts")), list(data.get("recheck") or []), data.get("scope"))
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"recheck": list(self.recheck)}
+        if self.scope is not None:
+            data["scope"] = self.scope
+        if self.cursor is not None:
+            data["contacts"] = self.cursor.isoformat()
+        return data
 
 
 @dataclass
@@ -36,40 +54,22 @@ class CompaniesBookmark:
 
 
 @dataclass
-class Bookmarks:
-    """Both streams' bookmarks, as one account's state stores them."""
+class SourceBookmarks:
+    """A connection's Teamleader-side bookmarks."""
 
-    contacts: ContactsBookmark = field(default_factory=ContactsBookmark)
     companies: CompaniesBookmark = field(default_factory=CompaniesBookmark)
     # The longest page Teamleader has answered: a shorter one ends a listing.
     longest_page: int = 0
-    # The scope (`Scope.key`) the contacts before the cursor were decided under; None in
-    # state stored before it was kept.
-    scope: str | None = None
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Bookmarks:
-        return cls(
-            ContactsBookmark(_time(data.get("contacts")), list(data.get("recheck") or [])),
-            CompaniesBookmark(
-                _time(data.get("companies")),
-                _time(data.get("companies_full")),
-                list(data.get("companies_unread") or []),
-            ),
-            int(data.get("longest_page") or 0),
-            data.get("scope"),
+    def from_json(cls, data: dict[str, Any]) -> SourceBookmarks:
+        companies = CompaniesBookmark(
+            _time(data.get("companies")), _time(data.get("companies_full")), list(data.get("companies_unread") or [])
         )
+        return cls(companies, int(data.get("longest_page") or 0))
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "recheck": list(self.contacts.recheck),
-            "longest_page": self.longest_page,
-            "companies_unread": list(self.companies.unread),
-        }
-        if self.scope is not None:
-            data["scope"] = self.scope
-        if self.contacts.cursor is not None:
-            data["contacts"] = self.contacts.cursor.isoformat()
+        data: dict[str, Any] = {"longest_page": self.longest_page, "companies_unread": list(self.companies.unread)}
         if self.companies.cursor is not None:
             data["companies"] = self.companies.cursor.isoformat()
         if self.companies.full_pass_from is not None:

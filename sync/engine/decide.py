@@ -109,10 +109,18 @@ def decide(
 ) -> Decision:
     """What to do about one contact (None: Teamleader no longer has it) given its entry.
     `retry_failed` (full runs) sends again what Google refused, even unchanged."""
+    mapped = None if contact is None else map_contact(contact, companies, scope.required_tags, scope.default_region)
+    return decide_mapped(teamleader_id, mapped, entry, retry_failed=retry_failed)
+
+
+def decide_mapped(
+    teamleader_id: str, mapped: Mapped | Ineligible | None, entry: Entry | None, *, retry_failed: bool = False
+) -> Decision:
+    """`decide` for a contact already mapped under the destination's scope (None: Teamleader
+    no longer has it): destinations of one scope share one mapping of each contact."""
     person = entry.resource_name if entry is not None and entry.state != "skipped" else None
-    if contact is None:
+    if mapped is None:
         return Delete(teamleader_id, person) if person else Forget(teamleader_id)
-    mapped = map_contact(contact, companies, scope.required_tags, scope.default_region)
     if isinstance(mapped, Ineligible):
         if person:
             return Delete(teamleader_id, person, mapped.reason)

@@ -51,8 +51,8 @@ class RecordingDestination:
     def get(self, resource_names: list[str]) -> dict[str, PersonRef]:
         return self._real.get(resource_names)
 
-    def stamped(self) -> Iterator[tuple[str, PersonRef]]:
-        return self._real.stamped()
+    def stamped(self, group: str) -> Iterator[tuple[str, PersonRef]]:
+        return self._real.stamped(group)
 
 
 class ReadOnlyState:
@@ -80,6 +80,9 @@ class ReadOnlyState:
         """Dropped."""
 
     def commit(self, account: str, checkpoint: Checkpoint) -> None:
+        """Dropped."""
+
+    def commit_all(self, checkpoints: dict[str, Checkpoint]) -> None:
         """Dropped."""
 
     def save_report(self, account: str, report: dict[str, Any]) -> None:

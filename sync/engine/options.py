@@ -1,4 +1,4 @@
-"""What a run is told: the account it serves and how it behaves."""
+"""What a run is told: the destinations it serves and how it behaves."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from sync.ports import Mode
 
 
 @dataclass(frozen=True)
-class AccountConfig:
-    """What the engine needs to know of an account."""
+class DestinationConfig:
+    """What the engine needs to know of one destination (a Google user of a connection)."""
 
-    account_id: str
+    name: str
+    # Where its id map, intents, group and contacts bookmark are stored.
+    state_key: str
     group_name: str = "Teamleader"
     required_tags: frozenset[str] = frozenset()
     default_region: str | None = None
@@ -30,3 +32,5 @@ class EngineOptions:
     # The share of the account's persons in Google one run may delete before it stops and
     # waits for a person (a scope that suddenly matches nothing); None: no limit.
     max_deletion_share: float | None = 0.5
+    # Destinations written at the same time: each is its own Google user with its own quota.
+    parallel_destinations: int = 20

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sync.engine.report import RunReport
-
-# Progress is shown every this many contacts read.
-PROGRESS_EVERY = 100
+from sync.engine.report import ConnectionReport
 
 
 class OutOfTimeError(Exception):
@@ -20,11 +17,11 @@ class Pace:
 
     def __init__(
         self,
-        report: RunReport,
+        report: ConnectionReport,
         *,
         clock: Callable[[], float],
         deadline: float | None,
-        progress: Callable[[RunReport], None] | None,
+        progress: Callable[[ConnectionReport], None] | None,
         keep_alive: Callable[[], None] | None,
     ) -> None:
         self._report = report
@@ -48,9 +45,3 @@ class Pace:
         if self._progress:
             self._progress(self._report)
         self.alive()
-
-    def contact_read(self) -> None:
-        """After each contact read: progress now and then, and the deadline."""
-        if self._report.read % PROGRESS_EVERY == 0:
-            self.tick()
-        self.check()

@@ -4,17 +4,17 @@ deleted by hand, so once a day every id is compared on both sides."""
 from __future__ import annotations
 
 from sync.engine.ledger import Ledger
-from sync.engine.paging import every_id
-from sync.ports import Destination, Source
+from sync.ports import Destination
 from sync.state.port import Checkpoint
 
 GET_CHUNK = 200
 
 
 def reconcile(
-    source: Source, destination: Destination, ledger: Ledger, *, now: float, visibility_delay: float
+    present: set[str], destination: Destination, ledger: Ledger, *, now: float, visibility_delay: float
 ) -> list[str]:
-    """The contacts to read again: the ones the id map knows and Teamleader no longer lists
+    """The contacts to read again, given the ids Teamleader lists (`present`, read once for
+    every destination): the ones the id map knows and Teamleader no longer lists
     (gone, or merely moved while paged), the ones Teamleader lists and the map never saw, the
     ones whose person was deleted in Google (their entries are dropped first, so that they
     are created again), and the ones Google refused, to be tried again.
@@ -22,7 +22,6 @@ def reconcile(
     Whether Google's reads see a write at once is undocumented: a person written less than
     `visibility_delay` ago and not found yet is not taken for lost (re-creating it would make
     a duplicate); the next full run asks again."""
-    present = every_id(source.list_contact_ids, source.last_page)
     entries = ledger.load_all()
     absent = [e.teamleader_id for e in entries if e.teamleader_id not in present]
     unknown = sorted(present - {e.teamleader_id for e in entries})

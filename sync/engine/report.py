@@ -11,7 +11,8 @@ from typing import Any, Literal
 from sync.engine.decide import Decision, Delete, Skip, StillFailing, Unchanged
 
 # held: stopped before deleting more than its share of the account's persons (guard.py).
-RunStatus = Literal["running", "ok", "partial", "held", "failed"]
+# needs_reauth: the destination's Google grant was refused; its user must connect again.
+RunStatus = Literal["running", "ok", "partial", "held", "failed", "needs_reauth"]
 # Failures listed by name in a report; the count covers them all.
 MAX_FAILURES_IN_REPORT = 100
 
@@ -23,13 +24,15 @@ def now_iso(clock: Callable[[], float]) -> str:
 
 @dataclass
 class RunReport:
-    """One account's run: counts, calls and how it ended."""
+    """One destination's part of a run: counts, calls and how it ended. The Teamleader
+    figures (companies read, calls) are the run's, shared by all its destinations."""
 
     account: str
     run_id: str
     mode: str
     dry_run: bool
     started: str
+    destination: str = "default"
     status: RunStatus = "running"
     finished: str = ""
     read: int = 0
@@ -118,3 +121,28 @@ class Tally:
         if reasons[reason] <= 0:
             del reasons[reason]
         self._report.skipped = len(self._skipped)
+
+
+@dataclass
+class ConnectionReport:
+    """A connection's run: what it read from Teamleader once, and each destination's report.
+    `errors` keeps each failed destination's exception for the caller (never stored)."""
+
+    account: str
+    run_id: str
+    status: RunStatus = "running"
+    destinations: list[RunReport] = field(default_factory=list)
+    companies_read: int = 0
+    teamleader_calls: int = 0
+    teamleader_rate_limited: int = 0
+    error: str | None = None
+    errors: dict[str, BaseException] = field(default_factory=dict)
+
+    def destination(self, name: str) -> RunReport:
+        """The report of one destination."""
+        return next(r for r in self.destinations if r.destination == name)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k not in ("destinations", "errors")}
+        data["destinations"] = [r.to_json() for r in self.destinations]
+        return data

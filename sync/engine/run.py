@@ -1,222 +1,309 @@
-"""One account's run, read top to bottom. Data passes through the parts in this order:
+"""One connection's run, read top to bottom: Teamleader is read once, and every destination
+(a Google user with its own group, scope and id map) takes what is news to it. Data passes
+through the parts in this order:
 
-1. `group.ensure_group`: the contact group exists (adopted, created, or refilled).
-2. `settle.settle`: creates whose answer was lost are adopted from what Google lists, or
-   queued to be read and created again once the lists can show them.
-3. `streams.CompanyStream`: companies changed since their bookmark; each change is committed
-   together with the contacts it reaches, queued on the contacts stream.
-4. `streams.ContactStream`: the queued contacts, then every contact changed since the cursor
-   (and, in a full run, what `reconcile.reconcile` finds missing on either side).
-5. `decide.decide`: each contact and its id-map entry → create, update, delete, skip, ...
-6. `writer.BatchWriter`: full batches to Google; after each, one atomic checkpoint of the
-   id-map entries and both bookmarks, the contacts cursor never past a queued write.
-7. The report, saved with the run's counts and calls.
+1. Each destination's lane (`lane.Lane`): its group exists (`group.ensure_group`), and creates
+   whose answer was lost are settled (`settle.settle`).
+2. `streams.CompanyStream`: companies changed since the connection's bookmark; each change is
+   committed together with the contacts it reaches, queued on every destination, even the
+   ones not served by this run.
+3. `streams.ContactReader`: the contacts any destination queued, read by id, then every
+   contact changed since the earliest destination's position; each is mapped once per scope.
+4. Each lane, side by side (each Google user has its own quota): `decide.decide_mapped` for
+   the contacts news to it, `writer.BatchWriter` full batches, one atomic checkpoint of its
+   id-map entries and bookmark after each, the cursor never past a queued write. A full run
+   also reconciles (`reconcile.reconcile`) against one listing of every id.
+5. The reports, one per destination, with the run's Teamleader figures.
 
-A dry run is the same run against `dry_run.RecordingDestination` and `dry_run.ReadOnlyState`.
+A lane that fails (a revoked grant, Google refusing) stops alone; Teamleader failing stops the
+run. A dry run is the same run against `dry_run.RecordingDestination` and `dry_run.ReadOnlyState`.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from functools import partial
+from itertools import islice
 
 from sync.companies import companies_by_contact
-from sync.engine.bookmarks import Bookmarks
-from sync.engine.decide import Scope, decide
+from sync.engine.bookmarks import ContactsBookmark, SourceBookmarks
 from sync.engine.dry_run import ReadOnlyState, RecordingDestination
-from sync.engine.group import ensure_group
-from sync.engine.guard import DeletionGuard, MassDeletionError
-from sync.engine.ledger import Ledger
-from sync.engine.options import AccountConfig, EngineOptions
+from sync.engine.lane import Lane, Mappings, Work
+from sync.engine.options import DestinationConfig, EngineOptions
 from sync.engine.pace import OutOfTimeError, Pace
-from sync.engine.paging import Sighting
-from sync.engine.reconcile import reconcile
-from sync.engine.report import MAX_FAILURES_IN_REPORT, RunReport, Tally, now_iso
-from sync.engine.settle import settle
-from sync.engine.streams import CompanyStream, ContactStream
-from sync.engine.writer import BatchWriter
+from sync.engine.paging import Sighting, every_id
+from sync.engine.report import MAX_FAILURES_IN_REPORT, ConnectionReport, RunReport, now_iso
+from sync.engine.streams import CompanyStream, ContactReader, ContactsPosition
 from sync.errors import describe
-from sync.mapping import Company
+from sync.mapping import Company, map_contact
 from sync.ports import Destination, Source, SyncState
 from sync.state.port import Checkpoint
 
+# Contacts handed to the lanes at a time: about a page, so a lane sends at most one batch
+# between two looks at the deadline.
+CHUNK = 100
+
 
 class Engine:
-    """Runs one account once."""
+    """Runs one connection once, for its destinations."""
 
     def __init__(
         self,
-        account: AccountConfig,
+        account_id: str,
         source: Source,
-        destination: Destination,
+        destinations: Sequence[tuple[DestinationConfig, Destination]],
         state: SyncState,
         options: EngineOptions | None = None,
         *,
+        resting: Sequence[DestinationConfig] = (),
         clock: Callable[[], float] = time.time,
-        progress: Callable[[RunReport], None] | None = None,
+        progress: Callable[[ConnectionReport], None] | None = None,
         run_id: str | None = None,
         keep_alive: Callable[[], None] | None = None,
     ) -> None:
         self.options = options or EngineOptions()
         self.full = self.options.mode == "full"
         if self.options.dry_run:
-            destination, state = RecordingDestination(destination), ReadOnlyState(state)
-        self.account = account
+            state = ReadOnlyState(state)
+        self.account_id = account_id
         self.source = source
-        self.destination = destination
         self.state = state
         self.clock = clock
         run_id = run_id or uuid.uuid4().hex[:12]
-        self.report = RunReport(account.account_id, run_id, self.options.mode, self.options.dry_run, now_iso(clock))
-        self.tally = Tally(self.report)
-        self.pace = Pace(
-            self.report, clock=clock, deadline=self.options.deadline, progress=progress, keep_alive=keep_alive
-        )
-        self.ledger = Ledger(state, account.account_id)
-        stored = state.account_state(account.account_id)
-        self.group = stored.group
-        self.bookmarks = Bookmarks.from_json(stored.cursor)
-        self.first_run = self.bookmarks.contacts.cursor is None
-        self.scope = Scope(account.required_tags, account.default_region)
-        if self.bookmarks.scope not in (None, self.scope.key()):
-            # Another scope may take in or leave out any contact: every one is decided again.
-            self.bookmarks.contacts.cursor, self.bookmarks.contacts.recheck = None, []
-        self.bookmarks.scope = self.scope.key()
-        self.guard = DeletionGuard(self.options.max_deletion_share, self._persons_at_start)
+        self.report = ConnectionReport(account_id, run_id)
+        started = now_iso(clock)
+        self.lanes: list[Lane] = []
+        for config, destination in destinations:
+            if self.options.dry_run:
+                destination = RecordingDestination(destination)
+            report = RunReport(account_id, run_id, self.options.mode, self.options.dry_run, started, config.name)
+            self.report.destinations.append(report)
+            self.lanes.append(Lane(config, destination, state, self.options, report, clock=clock))
+        # Destinations not served by this run (to reconnect, held, busy, disabled): company
+        # changes are queued on their bookmarks all the same, so that none is lost to them.
+        self.resting = {
+            c.state_key: ContactsPosition(ContactsBookmark.from_json(state.account_state(c.state_key).cursor))
+            for c in resting
+        }
+        stored = state.account_state(account_id)
+        # Stored before connections had destinations: the bookmarks were all in `cursor`.
+        self.legacy = stored.source_cursor is None
+        self.bookmarks = SourceBookmarks.from_json(stored.cursor if self.legacy else stored.source_cursor or {})
         source.longest_page = max(source.longest_page, self.bookmarks.longest_page)
-        self.contacts = ContactStream(source, self.bookmarks.contacts, clock=clock, prefetch=self.ledger.prefetch)
-        self.companies: dict[str, tuple[Company, ...]] = {}
-        self.writer = BatchWriter(
-            destination,
-            self.ledger,
+        self.pace = Pace(
             self.report,
-            self.tally,
             clock=clock,
-            checkpoint=self.checkpoint,
-            requeue=self.contacts.queue,
+            deadline=self.options.deadline,
+            progress=progress,
+            keep_alive=keep_alive,
         )
+        self.reader = ContactReader(source, clock=clock)
+        self.companies: dict[str, tuple[Company, ...]] = {}
+        self._pool = ThreadPoolExecutor(max(1, min(len(self.lanes), self.options.parallel_destinations)))
 
-    def run(self) -> RunReport:
-        """Run to the end, or until the deadline; the report says which (ok or partial)."""
+    def run(self) -> ConnectionReport:
+        """Run to the end, or until the deadline; each destination's report says how it went."""
         try:
-            self.writer.group = ensure_group(self.destination, self.ledger, self.account.group_name, self.group)
-            settled = settle(
-                self.destination,
-                self.ledger,
-                now=self.clock(),
-                visibility_delay=self.options.create_visibility_delay,
-                first_run=self.first_run,
-            )
-            self.writer.blocked |= settled.uncertain
-            self.report.uncertain = len(settled.uncertain)
-            # The contacts to read again are queued in the same write that settles their
-            # intents: a run that dies next still creates the ones never made.
-            if settled.recheck or not settled.checkpoint.is_empty():
-                self.contacts.queue(settled.recheck)
-                self.checkpoint(settled.checkpoint)
+            if self.legacy:
+                self.commit_source(Checkpoint())
+            self._each_lane(Lane.prepare)
             self._read_companies()
-            self._decide_and_write(self.contacts.queued(settled.recheck))
-            self._decide_and_write(self.contacts.changed())
+            self._read_queued()
+            self._read_listing()
             if self.full:
-                delay = self.options.create_visibility_delay
-                missing = reconcile(
-                    self.source, self.destination, self.ledger, now=self.clock(), visibility_delay=delay
-                )
-                self._decide_and_write(self.contacts.by_id(missing))
-            self.writer.flush_all()
-            self.contacts.complete()
-            self.checkpoint()
+                self._reconcile()
+            last_fetch = self.reader.last_fetch_at
+            self._each_lane(lambda lane: lane.finish(last_fetch))
+            self.commit_source(Checkpoint())
             self.report.status = "ok"
-            if self.writer.account_refused is not None:
-                self.report.status, self.report.problem = "partial", self._account_full()
         except OutOfTimeError:
-            self.checkpoint()
+            self._each_lane(Lane.stop)
+            self.commit_source(Checkpoint())
             self.report.status = "partial"
-        except MassDeletionError as held:
-            self.checkpoint()
-            self.report.status, self.report.problem = "held", self._held(held)
         except Exception as exc:
             self.report.status = "failed"
             self.report.error = describe(exc)
+            for lane in self.lanes:
+                if lane.live:
+                    lane.report.status, lane.report.error = "failed", self.report.error
             raise
         finally:
+            self._pool.shutdown()
             self._finish()
         return self.report
 
+    # ---- the lanes, side by side ----
+
+    def _live(self) -> list[Lane]:
+        return [lane for lane in self.lanes if lane.live]
+
+    def _each_lane(self, step: Callable[[Lane], None]) -> None:
+        """One step in every live lane, each Google user's at the same time as the others'."""
+        live = self._live()
+        if len(live) == 1:
+            live[0].guarded(partial(step, live[0]))
+            return
+        for done in [self._pool.submit(lane.guarded, partial(step, lane)) for lane in live]:
+            done.result()
+
+    def _hand_out(self, sightings: Iterable[Sighting], wanted: Callable[[Lane, Sighting], Sighting | None]) -> None:
+        """Give each live lane the sightings it wants (`wanted` answers the sighting as that lane
+        takes it, or None), a chunk at a time; each contact is mapped once per scope."""
+        listed = wanted is _listed
+        iterator = iter(sightings)
+        while chunk := list(islice(iterator, CHUNK)):
+            self.pace.check()
+            self.pace.alive()
+            live = self._live()
+            if not live:
+                return
+            works: dict[int, list[tuple[Sighting, Mappings]]] = {id(lane): [] for lane in live}
+            for sighting in chunk:
+                mappings = self._mappings(sighting, live)
+                for lane in live:
+                    taken = wanted(lane, sighting)
+                    if taken is not None:
+                        works[id(lane)].append((taken, mappings))
+            self._each_lane(partial(_take, works=works, listed=listed))
+            self.pace.tick()
+
+    def _mappings(self, sighting: Sighting, lanes: list[Lane]) -> Mappings:
+        if sighting.record is None:
+            return None
+        companies = self.companies.get(sighting.record_id, ())
+        mapped = {}
+        for lane in lanes:
+            key = lane.scope_key
+            if key not in mapped:
+                mapped[key] = map_contact(
+                    sighting.record, companies, lane.scope.required_tags, lane.scope.default_region
+                )
+        return mapped
+
+    # ---- reading ----
+
     def _read_companies(self) -> None:
-        """Bring the stored companies up to date; a change and the contacts it reaches are
-        committed together, so a crash cannot lose them."""
+        """Bring the stored companies up to date; a change and the contacts it reaches (queued
+        on every destination) are committed together, so a crash cannot lose them."""
         stream = CompanyStream(
             self.source,
             self.bookmarks.companies,
-            self.state.companies(self.account.account_id),
+            self.state.companies(self.account_id),
             full=self.full,
             clock=self.clock,
             before_each=self._before_company,
         )
         for changes in stream.changes():
             self.report.companies_read = stream.read
-            self.report.unreadable_companies = dict(list(stream.unreadable.items())[:MAX_FAILURES_IN_REPORT])
-            self.contacts.queue(changes.reached)
-            self.checkpoint(Checkpoint(companies=changes.records, removed_companies=changes.removed))
+            unreadable = dict(list(stream.unreadable.items())[:MAX_FAILURES_IN_REPORT])
+            for report in self.report.destinations:
+                report.companies_read, report.unreadable_companies = stream.read, unreadable
+            for position in self._positions():
+                position.queue(changes.reached)
+            self.commit_source(Checkpoint(companies=changes.records, removed_companies=changes.removed))
         self.companies = companies_by_contact(stream.records.values())
 
     def _before_company(self) -> None:
         self.pace.check()
         self.pace.alive()
 
-    def _decide_and_write(self, sightings: Iterable[Sighting]) -> None:
-        for sighting in sightings:
-            self.pace.contact_read()
-            self.report.read += 1
-            teamleader_id = sighting.record_id
-            if teamleader_id in self.writer.blocked:
-                continue
-            entry = self.ledger.get(teamleader_id)
-            companies = self.companies.get(teamleader_id, ())
-            decision = decide(teamleader_id, sighting.record, entry, companies, self.scope, retry_failed=self.full)
-            self.guard.admit(decision)
-            if sighting.record is not None:
-                self.tally.count(decision)
-            self.writer.put(decision, sighting.resume_from)
+    def _read_queued(self) -> None:
+        """Contacts queued on any lane, read by id once, each given to the lanes that queued it."""
+        queued = {id(lane): lane.contacts.queued(lane.recheck) for lane in self._live()}
+        self._read_by_id(queued)
 
-    def _persons_at_start(self) -> int:
-        in_google = sum(1 for e in self.ledger.load_all() if e.resource_name and e.state != "skipped")
-        return in_google + self.report.deleted
+    def _read_by_id(self, wanted_by: dict[int, list[str]]) -> None:
+        ids = list(dict.fromkeys(tid for ids in wanted_by.values() for tid in ids))
+        if not ids:
+            return
+        found = self.reader.by_id(ids)
+        sets = {key: set(ids) for key, ids in wanted_by.items()}
 
-    def _held(self, held: MassDeletionError) -> str:
-        return (
-            f"held: this run would delete more than {held.limit:,} of the {held.persons:,} contacts in Google "
-            "(Teamleader no longer lists them, or the tags scope no longer matches them); check the scope "
-            f"and the Teamleader connection, then run `python -m sync run --account {self.account.account_id} "
-            "--allow-deletions` to delete them"
-        )
+        def wanted(lane: Lane, sighting: Sighting) -> Sighting | None:
+            if sighting.record_id not in sets.get(id(lane), ()):
+                return None
+            return Sighting(sighting.record_id, sighting.record, lane.contacts.position)
 
-    def _account_full(self) -> str:
-        done = sum(1 for entry in self.ledger.load_all() if entry.state == "synced")
-        eligible = done + self.report.not_created
-        return f"Google account full: {done:,} of {eligible:,} eligible contacts synced; free space or narrow the tags"
+        self._hand_out((Sighting(tid, found[tid], None) for tid in ids), wanted)
 
-    def checkpoint(self, checkpoint: Checkpoint | None = None) -> None:
-        """Commit a batch's results with the id-map changes waiting for a checkpoint and both
-        bookmarks, the contacts cursor never past a queued write."""
-        checkpoint = checkpoint or Checkpoint()
-        self.writer.drain_into(checkpoint)
-        # None (a write queued from a block read from the very start) keeps the stored cursor,
-        # which lies before that block: only the contacts stream itself ever clears it.
-        if (resume_from := self.writer.resume_point(self.contacts.position)) is not None:
-            self.bookmarks.contacts.cursor = resume_from
+    def _read_listing(self) -> None:
+        """Every contact changed since the earliest live lane's position."""
+        starts = [lane.contacts.begin_listing() for lane in self._live()]
+        if not starts:
+            return
+        since = None if any(s is None for s in starts) else min(s for s in starts if s is not None)
+        self._hand_out(self.reader.changed(since), _listed)
+
+    def _reconcile(self) -> None:
+        """A full run: every id Teamleader lists, read once; each lane reads again what it
+        finds missing on either side."""
+        present = every_id(self.source.list_contact_ids, self.source.last_page)
+        missing: dict[int, list[str]] = {}
+
+        def find(lane: Lane) -> None:
+            missing[id(lane)] = lane.missing(present)
+
+        self._each_lane(find)
+        self._read_by_id({key: ids for key, ids in missing.items() if ids})
+
+    # ---- state ----
+
+    def _positions(self) -> Iterator[ContactsPosition]:
+        yield from (lane.contacts for lane in self.lanes)
+        yield from self.resting.values()
+
+    def commit_source(self, checkpoint: Checkpoint) -> None:
+        """Commit the connection's part with every destination's bookmark, in one write: a
+        company change and the contacts it queued on each destination are stored together."""
         self.bookmarks.longest_page = self.source.longest_page
-        checkpoint.cursor = self.bookmarks.to_json()
-        self.ledger.commit(checkpoint)
+        checkpoint.source_cursor = self.bookmarks.to_json()
+        parts = {self.account_id: checkpoint}
+        for lane in self.lanes:
+            _merge(parts, lane.config.state_key, lane.bookmark_json())
+        for key, position in self.resting.items():
+            _merge(parts, key, Checkpoint(cursor=position.bookmark.to_json()))
+        self.state.commit_all(parts)
         self.pace.tick()
 
     def _finish(self) -> None:
-        self.report.finished = now_iso(self.clock)
-        self.report.cursor = self.contacts.position.isoformat() if self.contacts.position else None
         self.report.teamleader_calls = self.source.calls
         self.report.teamleader_rate_limited = self.source.rate_limited
-        self.report.google_calls = self.destination.calls
-        self.report.google_writes = self.destination.writes
-        self.state.save_report(self.account.account_id, self.report.to_json())
+        finished = now_iso(self.clock)
+        for lane in self.lanes:
+            report = lane.report
+            report.finished = finished
+            position: datetime | None = lane.contacts.position
+            report.cursor = position.isoformat() if position else None
+            report.teamleader_calls = self.source.calls
+            report.teamleader_rate_limited = self.source.rate_limited
+            report.google_calls = lane.destination.calls
+            report.google_writes = lane.destination.writes
+            if lane.error is not None:
+                self.report.errors[lane.config.name] = lane.error
+            self.state.save_report(lane.config.state_key, report.to_json())
+
+
+def _take(lane: Lane, *, works: dict[int, list[tuple[Sighting, Mappings]]], listed: bool) -> None:
+    lane.take(Work(works.get(id(lane), []), listed))
+
+
+def _listed(lane: Lane, sighting: Sighting) -> Sighting | None:
+    """The listing's sightings a lane takes: the ones news to it."""
+    return sighting if lane.contacts.takes(sighting) else None
+
+
+def _merge(parts: dict[str, Checkpoint], key: str, part: Checkpoint) -> None:
+    """Add a key's part to a write; a destination stored under its connection's own key (the
+    default one) shares the connection's part."""
+    if key not in parts:
+        parts[key] = part
+        return
+    into = parts[key]
+    into.entries += part.entries
+    into.removed += part.removed
+    into.cursor = part.cursor if part.cursor is not None else into.cursor
+    into.group = part.group or into.group

@@ -69,6 +69,7 @@ def adopt(listed: dict[str, list[PersonRef]], known: dict[str, Entry], settlemen
 def settle(
     destination: Destination,
     ledger: Ledger,
+    group: str,
     *,
     now: float,
     visibility_delay: float,
@@ -81,7 +82,7 @@ def settle(
     if not intents and not first_run:
         return Settlement()
     listed: dict[str, list[PersonRef]] = {}
-    for teamleader_id, ref in destination.stamped():
+    for teamleader_id, ref in destination.stamped(group):
         listed.setdefault(teamleader_id, []).append(ref)
     settlement = settle_intents(intents, listed, now=now, visibility_delay=visibility_delay)
     if first_run:

@@ -1,7 +1,10 @@
 """The two streams a run reads from Teamleader, Singer style: each owns its typed bookmark and
 yields what changed since it.
 
-Contacts: the ones a company change queued, then every contact changed since the cursor.
+Contacts: read once for every destination (`ContactReader`), from the earliest destination's
+position; each destination keeps its own position and queue (`ContactsPosition`) and takes
+the contacts news to it: the ones a company change queued, then every contact changed since
+its cursor.
 Companies: the ones changed since their cursor (all of them on a first or full run), each read
 with `companies.info`, which says who works there; a change yields the contacts it reaches, to
 be queued on the contacts stream in the same atomic write as the company. A company whose read
@@ -17,7 +20,7 @@ from typing import Any
 
 from sync.companies import affected_contacts, company_record
 from sync.engine.bookmarks import CompaniesBookmark, ContactsBookmark
-from sync.engine.paging import Sighting, every_id, past_the_newest, read_changes, updated_at
+from sync.engine.paging import ONE_SECOND, Sighting, every_id, past_the_newest, read_changes, updated_at
 from sync.errors import TeamleaderError, describe
 from sync.ports import Source
 from sync.state.port import CompanyRecord
@@ -32,24 +35,43 @@ OUTAGE_AFTER = 3
 MAX_QUEUED = 2000
 
 
-class ContactStream:
-    """Contacts to decide, in the order a restart could resume them."""
+class ContactReader:
+    """Reads contacts from Teamleader once for every destination of a run."""
 
-    def __init__(
-        self,
-        source: Source,
-        bookmark: ContactsBookmark,
-        *,
-        clock: Callable[[], float],
-        prefetch: Callable[[list[str]], None],
-    ) -> None:
+    def __init__(self, source: Source, *, clock: Callable[[], float]) -> None:
         self._source = source
-        self.bookmark = bookmark
         self._clock = clock
-        self._prefetch = prefetch
-        # How far reading has come: the newest updated_at decided so far.
+        # When the listing last asked Teamleader: a complete read may step past its newest second.
+        self.last_fetch_at: float | None = None
+
+    def by_id(self, ids: list[str]) -> dict[str, dict[str, Any] | None]:
+        """Named contacts as Teamleader has them now; None for the ones it no longer has."""
+        if not ids:
+            return {}
+        found: dict[str, dict[str, Any] | None] = dict.fromkeys(ids)
+        for contact in self._source.contacts_by_ids(ids):
+            found[str(contact["id"])] = contact
+        return found
+
+    def changed(self, since: datetime | None) -> Iterator[Sighting]:
+        """Every contact changed since `since` (None: every contact), oldest first (some more
+        than once)."""
+        return read_changes(self._fetch, since, self._source.last_page)
+
+    def _fetch(self, anchor: datetime | None, number: int) -> list[dict[str, Any]]:
+        self.last_fetch_at = self._clock()
+        return self._source.list_contacts(updated_since=anchor, page=number)
+
+
+class ContactsPosition:
+    """How far one destination has come through the contacts: its bookmark, the newest
+    updated_at it has decided, and the contacts queued for it to read again."""
+
+    def __init__(self, bookmark: ContactsBookmark) -> None:
+        self.bookmark = bookmark
         self.position: datetime | None = bookmark.cursor
-        self._last_fetch_at: float | None = None
+        # Where this destination's own listing would start; set when the shared one starts.
+        self._listing_from: datetime | None = None
         # Queued contacts this run has read; the ones queued after that stay queued.
         self._read_from_queue: set[str] = set()
 
@@ -65,51 +87,38 @@ class ContactStream:
         if len(queued) > MAX_QUEUED:
             self.bookmark.recheck, self.bookmark.cursor, self.position = [], None, None
 
-    def queued(self, also: Iterable[str] = ()) -> Iterator[Sighting]:
-        """`also`, then the contacts a company change queued, read by id."""
+    def queued(self, also: Iterable[str] = ()) -> list[str]:
+        """`also`, then the contacts a company change queued: the ones to read by id."""
         self._read_from_queue = set(self.bookmark.recheck)
-        return self.by_id(list(dict.fromkeys([*also, *self.bookmark.recheck])))
+        return list(dict.fromkeys([*also, *self.bookmark.recheck]))
 
-    def by_id(self, ids: list[str]) -> Iterator[Sighting]:
-        """Named contacts, read again; the ones Teamleader no longer has come as sightings
-        without a record. They do not move the position: one changed a minute ago says nothing
-        of the contacts changed since the cursor, which the listing has still to read."""
-        if not ids:
-            return
-        contacts = self._source.contacts_by_ids(ids)
-        self._prefetch(ids)
-        present = set()
-        for contact in contacts:
-            present.add(contact["id"])
-            yield Sighting.of(contact, self.position)
-        for teamleader_id in ids:
-            if teamleader_id not in present:
-                yield Sighting(teamleader_id, None, self.position)
+    def begin_listing(self) -> datetime | None:
+        """The listing starts: from this destination's position, which it answers."""
+        self._listing_from = self.position
+        return self.position
 
-    def changed(self) -> Iterator[Sighting]:
-        """Every contact changed since the position, oldest first (some more than once)."""
-        for sighting in read_changes(self._fetch, self.position, self._source.last_page):
-            yield from self._advancing(sighting)
+    def takes(self, sighting: Sighting) -> bool:
+        """Whether a sighting of the shared listing is news to this destination: one its own
+        listing would have shown (from where it started, one second early, as listings anchor).
+        Not from the position reached since: a block's sweep brings older contacts late."""
+        if self._listing_from is None or sighting.record is None:
+            return True
+        return updated_at(sighting.record) >= self._listing_from - ONE_SECOND
 
-    def complete(self) -> None:
-        """Everything was read and written: the queue read is done (what was queued since stays),
-        and the position may step past the newest second read."""
-        self.position = past_the_newest(self.position, self._last_fetch_at)
-        self.bookmark.recheck = [tid for tid in self.bookmark.recheck if tid not in self._read_from_queue]
-
-    def _fetch(self, anchor: datetime | None, number: int) -> list[dict[str, Any]]:
-        self._last_fetch_at = self._clock()
-        page = self._source.list_contacts(updated_since=anchor, page=number)
-        self._prefetch([c["id"] for c in page])
-        return page
-
-    def _advancing(self, sighting: Sighting) -> Iterator[Sighting]:
-        yield sighting
-        # Only once the consumer has decided it: a contact not decided is not passed.
+    def advance(self, sighting: Sighting) -> None:
+        """A listed contact was decided: reading has come this far. Contacts read by id do not
+        move the position: one changed a minute ago says nothing of the contacts changed since
+        the cursor, which the listing has still to read."""
         if sighting.record is not None:
             moment = updated_at(sighting.record)
             if self.position is None or moment > self.position:
                 self.position = moment
+
+    def complete(self, last_fetch_at: float | None) -> None:
+        """Everything was read and written: the queue read is done (what was queued since stays),
+        and the position may step past the newest second read."""
+        self.position = past_the_newest(self.position, last_fetch_at)
+        self.bookmark.recheck = [tid for tid in self.bookmark.recheck if tid not in self._read_from_queue]
 
 
 @dataclass

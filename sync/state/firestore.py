@@ -41,7 +41,7 @@ class FirestoreState:
     def account_state(self, account: str) -> AccountState:
         snapshot = self._account(account).get()
         data = snapshot.to_dict() or {}
-        return AccountState(data.get("cursor") or {}, data.get("group"))
+        return AccountState(data.get("cursor") or {}, data.get("group"), data.get("source_cursor"))
 
     def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]:
         ids = list(dict.fromkeys(teamleader_ids))
@@ -80,7 +80,15 @@ class FirestoreState:
         )
 
     def commit(self, account: str, checkpoint: Checkpoint) -> None:
+        self.commit_all({account: checkpoint})
+
+    def commit_all(self, checkpoints: dict[str, Checkpoint]) -> None:
         batch = self._db.batch()
+        for account, checkpoint in checkpoints.items():
+            self._write(batch, account, checkpoint)
+        batch.commit()
+
+    def _write(self, batch: Any, account: str, checkpoint: Checkpoint) -> None:
         account_ref = self._account(account)
         entries = account_ref.collection("entries")
         for entry in checkpoint.entries:
@@ -107,10 +115,11 @@ class FirestoreState:
             fields["cursor"] = checkpoint.cursor
         if checkpoint.group is not None:
             fields["group"] = checkpoint.group
+        if checkpoint.source_cursor is not None:
+            fields["source_cursor"] = checkpoint.source_cursor
         if fields:
             # Named fields are replaced whole (a cursor key dropped is gone), as in SQLite.
             batch.set(account_ref, fields, merge=list(fields))
-        batch.commit()
 
     def save_report(self, account: str, report: dict[str, Any]) -> None:
         # Firestore's TTL policy on runs.expire_at (see infra/terraform) deletes old reports.

@@ -42,11 +42,23 @@ class SqliteState:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
-        self._lock = threading.Lock()
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(accounts)")}
+        if "source" not in columns:
+            # Files written before connections kept the Teamleader bookmarks apart.
+            self._db.execute("ALTER TABLE accounts ADD COLUMN source TEXT")
+        # One connection, shared by a run's destinations (each writes from its own thread).
+        self._lock = threading.RLock()
+
+    def _read(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, parameters).fetchall()
 
     def account_state(self, account: str) -> AccountState:
-        row = self._db.execute("SELECT cursor, grp FROM accounts WHERE account = ?", (account,)).fetchone()
-        return AccountState(json.loads(row[0]), row[1]) if row else AccountState()
+        rows = self._read("SELECT cursor, grp, source FROM accounts WHERE account = ?", (account,))
+        if not rows:
+            return AccountState()
+        cursor, group, source = rows[0]
+        return AccountState(json.loads(cursor), group, json.loads(source) if source else None)
 
     def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]:
         ids = list(teamleader_ids)
@@ -54,7 +66,7 @@ class SqliteState:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
+            rows = self._read(
                 f"SELECT teamleader_id, data FROM entries WHERE account = ? AND teamleader_id IN ({marks})",
                 (account, *chunk),
             )
@@ -62,18 +74,16 @@ class SqliteState:
         return found
 
     def all_entries(self, account: str) -> Iterator[Entry]:
-        rows = self._db.execute("SELECT teamleader_id, data FROM entries WHERE account = ?", (account,)).fetchall()
+        rows = self._read("SELECT teamleader_id, data FROM entries WHERE account = ?", (account,))
         for tid, data in rows:
             yield Entry.from_json(tid, json.loads(data))
 
     def intents(self, account: str) -> list[Intent]:
-        rows = self._db.execute(
-            "SELECT batch_id, sent_at, items FROM intents WHERE account = ? ORDER BY sent_at", (account,)
-        )
+        rows = self._read("SELECT batch_id, sent_at, items FROM intents WHERE account = ? ORDER BY sent_at", (account,))
         return [Intent(b, s, json.loads(i)) for b, s, i in rows]
 
     def companies(self, account: str) -> dict[str, CompanyRecord]:
-        rows = self._db.execute("SELECT company_id, data FROM companies WHERE account = ?", (account,)).fetchall()
+        rows = self._read("SELECT company_id, data FROM companies WHERE account = ?", (account,))
         return {cid: CompanyRecord.from_json(cid, json.loads(data)) for cid, data in rows}
 
     def record_intent(self, account: str, intent: Intent) -> None:
@@ -88,39 +98,45 @@ class SqliteState:
         )
 
     def commit(self, account: str, checkpoint: Checkpoint) -> None:
+        self.commit_all({account: checkpoint})
+
+    def commit_all(self, checkpoints: dict[str, Checkpoint]) -> None:
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?)",
-                [(account, e.teamleader_id, json.dumps(e.to_json())) for e in checkpoint.entries],
-            )
-            self._db.executemany(
-                "DELETE FROM entries WHERE account = ? AND teamleader_id = ?",
-                [(account, tid) for tid in checkpoint.removed],
-            )
-            self._db.executemany(
-                "DELETE FROM intents WHERE account = ? AND batch_id = ?", [(account, b) for b in checkpoint.settled]
-            )
-            for intent in checkpoint.new_intents:
-                self._insert_intent(account, intent)
-            self._db.executemany(
-                "INSERT OR REPLACE INTO companies VALUES (?, ?, ?)",
-                [(account, c.company_id, json.dumps(c.to_json())) for c in checkpoint.companies],
-            )
-            self._db.executemany(
-                "DELETE FROM companies WHERE account = ? AND company_id = ?",
-                [(account, cid) for cid in checkpoint.removed_companies],
-            )
-            if checkpoint.cursor is not None or checkpoint.group is not None:
-                current = self.account_state(account)
-                self._db.execute(
-                    "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?)",
-                    (
-                        account,
-                        json.dumps(checkpoint.cursor if checkpoint.cursor is not None else current.cursor),
-                        checkpoint.group or current.group,
-                    ),
-                )
+            for account, checkpoint in checkpoints.items():
+                self._write(account, checkpoint)
+
+    def _write(self, account: str, checkpoint: Checkpoint) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO entries VALUES (?, ?, ?)",
+            [(account, e.teamleader_id, json.dumps(e.to_json())) for e in checkpoint.entries],
+        )
+        self._db.executemany(
+            "DELETE FROM entries WHERE account = ? AND teamleader_id = ?",
+            [(account, tid) for tid in checkpoint.removed],
+        )
+        self._db.executemany(
+            "DELETE FROM intents WHERE account = ? AND batch_id = ?", [(account, b) for b in checkpoint.settled]
+        )
+        for intent in checkpoint.new_intents:
+            self._insert_intent(account, intent)
+        self._db.executemany(
+            "INSERT OR REPLACE INTO companies VALUES (?, ?, ?)",
+            [(account, c.company_id, json.dumps(c.to_json())) for c in checkpoint.companies],
+        )
+        self._db.executemany(
+            "DELETE FROM companies WHERE account = ? AND company_id = ?",
+            [(account, cid) for cid in checkpoint.removed_companies],
+        )
+        if checkpoint.cursor is None and checkpoint.group is None and checkpoint.source_cursor is None:
+            return
+        current = self.account_state(account)
+        cursor = checkpoint.cursor if checkpoint.cursor is not None else current.cursor
+        source = checkpoint.source_cursor if checkpoint.source_cursor is not None else current.source_cursor
+        self._db.execute(
+            "INSERT OR REPLACE INTO accounts (account, cursor, grp, source) VALUES (?, ?, ?, ?)",
+            (account, json.dumps(cursor), checkpoint.group or current.group, json.dumps(source) if source else None),
+        )
 
     def save_report(self, account: str, report: dict[str, Any]) -> None:
         with self._lock, self._db:
@@ -132,18 +148,16 @@ class SqliteState:
             self._db.execute("DELETE FROM reports WHERE account = ? AND finished < ?", (account, oldest))
 
     def last_report(self, account: str) -> dict[str, Any] | None:
-        row = self._db.execute(
-            "SELECT data FROM reports WHERE account = ? ORDER BY finished DESC LIMIT 1", (account,)
-        ).fetchone()
-        return json.loads(row[0]) if row else None
+        rows = self._read("SELECT data FROM reports WHERE account = ? ORDER BY finished DESC LIMIT 1", (account,))
+        return json.loads(rows[0][0]) if rows else None
 
     def accounts(self) -> list[AccountRecord]:
-        rows = self._db.execute("SELECT data FROM registry ORDER BY account")
+        rows = self._read("SELECT data FROM registry ORDER BY account")
         return [AccountRecord.from_json(json.loads(data)) for (data,) in rows]
 
     def account(self, account: str) -> AccountRecord | None:
-        row = self._db.execute("SELECT data FROM registry WHERE account = ?", (account,)).fetchone()
-        return AccountRecord.from_json(json.loads(row[0])) if row else None
+        rows = self._read("SELECT data FROM registry WHERE account = ?", (account,))
+        return AccountRecord.from_json(json.loads(rows[0][0])) if rows else None
 
     def put_account(self, record: AccountRecord) -> None:
         with self._lock, self._db:

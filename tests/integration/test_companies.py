@@ -158,13 +158,13 @@ def test_a_full_pass_cut_short_goes_on_where_it_stopped(
     assert partial.status == "partial"
     first_half = len(log.calls("/companies.info"))
     assert 0 < first_half < 299
-    assert "companies_full" in sqlite_state.account_state("acme").cursor
+    assert "companies_full" in (sqlite_state.account_state("acme").source_cursor or {})
     log.clear()
     done = harness.run(mode="full")
     assert done.status == "ok"
     # The rest of the companies, the ones on the page it stopped in, and the deleted one.
     assert first_half + len(log.calls("/companies.info")) <= 299 + 100 + 1
-    assert "companies_full" not in sqlite_state.account_state("acme").cursor
+    assert "companies_full" not in (sqlite_state.account_state("acme").source_cursor or {})
     assert all(gone["name"] not in organizations(harness, tid) for tid in people)
     assert sqlite_state.companies("acme").keys() == stack.teamleader.accounts["acme"].companies.keys()
 

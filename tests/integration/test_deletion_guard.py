@@ -25,23 +25,23 @@ def test_a_scope_that_suddenly_matches_nothing_is_held_not_mirrored(
     of the account's persons, the account waits for a person (hourly runs pass it by), and
     only a run told to allow deletions goes on."""
     harness = Harness.create(stack, sqlite_state, generate(400, 0, seed=42), tmp_path)
-    harness.account.tags = ["Klant"]
+    harness.destination.tags = ["Klant"]
     sqlite_state.put_account(harness.account)
     tag(harness, sorted(harness.expected_ids()), "Klant")
     assert make_runner(harness).run().status == "ok"
     synced = len(harness.stamped_ids())
     assert synced > 200
-    harness.account.tags = ["Klnt"]
+    harness.destination.tags = ["Klnt"]
     sqlite_state.put_account(harness.account)
     stack.clock.advance(3600)
     invocation = make_runner(harness).run()
     (outcome,) = invocation.accounts
     assert (invocation.status, outcome.status) == ("failed", "held")
-    assert outcome.report is not None and "--allow-deletions" in (outcome.report["problem"] or "")
+    assert outcome.report is not None and "--allow-deletions" in (outcome.report["destinations"][0]["problem"] or "")
     # Half the persons at most (deletions queued when it stopped are not sent), then it stopped.
-    deleted = outcome.report["deleted"]
+    deleted = outcome.report["destinations"][0]["deleted"]
     assert synced - len(harness.stamped_ids()) == deleted <= synced // 2
-    assert sqlite_state.account("acme").status == "held"  # type: ignore[union-attr]
+    assert sqlite_state.account("acme").targets[0].status == "held"  # type: ignore[union-attr]
     stack.clock.advance(3600)
     assert make_runner(harness).run().accounts == []  # not due: it waits for a person
     assert len(harness.stamped_ids()) == synced - deleted
@@ -65,7 +65,7 @@ def test_a_narrower_scope_applies_to_every_contact_without_a_hold(
     stack.clock.advance(3600)
     # Now the cursor steps past every contact: no listing reads them again.
     assert harness.run().read > 0 and harness.run().read == 0
-    harness.account.tags = ["klant"]
+    harness.destination.tags = ["klant"]
     report = harness.run()
     assert (report.status, report.deleted, report.created) == ("ok", len(left_out), 0)
     assert sorted(harness.stamped_ids()) == kept

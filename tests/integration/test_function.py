@@ -60,7 +60,7 @@ def test_scheduler_fires_three_accounts_one_revoked(stack: SandboxStack, deploym
         "gamma": "ok",
     }
     # alpha's last run was the second, which had nothing to create.
-    alpha = by_account["alpha"]["last_report"]
+    alpha = by_account["alpha"]["destinations"][0]["last_report"]
     assert (alpha["status"], alpha["mode"], alpha["created"], alpha["failed"]) == ("ok", "incremental", 0, 0)
     assert alpha["cursor"] and by_account["alpha"]["last_run"]
     assert "reconnect" in by_account["beta"]["reason"]
@@ -95,8 +95,8 @@ def test_answers_for_bad_requests(stack: SandboxStack, deployment: Deployment) -
     assert busy.status_code == 409
     dry = fire(deployment, "?account=alpha&dry_run=1")
     assert dry.status_code == 200
-    report = dry.json()["accounts"][0]["report"]
+    report = dry.json()["accounts"][0]["report"]["destinations"][0]
     assert report["dry_run"] is True and report["created"] > 0
     assert stack.people.members("alpha@sandbox.example", "Teamleader") == []
     full = fire(deployment, "?account=alpha&mode=full")
-    assert full.status_code == 200 and full.json()["accounts"][0]["report"]["mode"] == "full"
+    assert full.status_code == 200 and full.json()["accounts"][0]["report"]["destinations"][0]["mode"] == "full"

@@ -113,13 +113,13 @@ def test_a_full_google_account_marks_no_contact_failed_and_syncs_once_freed(
     runner = make_runner(harness)
     outcome = runner.run(account="acme").accounts[0]
     assert outcome.report is not None
-    assert outcome.status == "partial" and outcome.report["failed"] == 0
-    created = outcome.report["created"]
-    assert created <= 30 and outcome.report["not_created"] == eligible - created
+    assert outcome.status == "partial" and outcome.report["destinations"][0]["failed"] == 0
+    created = outcome.report["destinations"][0]["created"]
+    assert created <= 30 and outcome.report["destinations"][0]["not_created"] == eligible - created
     problem = f"Google account full: {created} of {eligible} eligible contacts synced; free space or narrow the tags"
-    assert outcome.report["problem"] == problem
+    assert outcome.report["destinations"][0]["problem"] == problem
     record = sqlite_state.account("acme")
-    assert record is not None and record.reason == problem
+    assert record is not None and record.targets[0].reason == problem
     assert not [e for e in sqlite_state.all_entries("acme") if e.state == "failed"]
     if limit_status == "FAILED_PRECONDITION":  # says it is the account's: not halved
         assert len(stack.servers["people"].log.calls("/v1/people:batchCreateContacts")) == 1
@@ -127,7 +127,7 @@ def test_a_full_google_account_marks_no_contact_failed_and_syncs_once_freed(
     stack.people.max_contacts = 25_000
     stack.clock.advance(3600)
     again = runner.run(account="acme").accounts[0]
-    assert again.status == "ok" and again.report is not None and again.report["problem"] is None
+    assert again.status == "ok" and again.report is not None and again.report["destinations"][0]["problem"] is None
     assert_exact(harness)
 
 
@@ -187,7 +187,7 @@ def test_a_token_endpoint_outage_is_transient_and_only_a_refused_grant_disconnec
     outcome = runner.run(account="acme").accounts[0]
     assert (outcome.status, outcome.error) == ("failed", "GoogleError 503")
     record = sqlite_state.account("acme")
-    assert record is not None and record.status == "failing"
+    assert record is not None and record.targets[0].status == "failing"
     assert [r.account_id for r in runner.due_accounts()] == ["acme"], "still served every hour"
     people.faults.update({"outage_next": 0})
     assert runner.run(account="acme").accounts[0].status == "ok", "no reconnecting needed"

@@ -15,7 +15,7 @@ from sandbox.datagen import generate
 from sandbox.httpserver import Request, Response
 from sandbox.stack import SandboxStack
 from sync.errors import AccountBusyError, UnknownAccountError
-from sync.runner import Runner
+from sync.runner import Invocation, Runner
 from sync.secrets.localfile import LocalFileSecrets
 from sync.state.port import AccountRecord, StateStore
 from tests.harness import Harness
@@ -28,6 +28,12 @@ def make_runner(harness: Harness, **settings: Any) -> Runner:
     return Runner(
         configured, harness.state, harness.secrets, clock=harness.stack.clock.now, sleep=harness.stack.clock.advance
     )
+
+
+def first_destination(invocation: Invocation) -> dict[str, Any] | None:
+    """The report of the first account's first destination."""
+    report = invocation.accounts[0].report
+    return report["destinations"][0] if report else None
 
 
 def add_account(harness: Harness, account_id: str, contacts: int, seed: int) -> None:
@@ -60,7 +66,7 @@ def test_eight_concurrent_invocations_one_writer_per_account(
     assert not errors
     for account in ("alpha", "beta"):
         outcomes = [o for inv in results for o in inv.accounts if o.account == account]
-        writers = [o for o in outcomes if o.report and o.report["google_writes"] > 0]
+        writers = [o for o in outcomes if o.report and o.report["destinations"][0]["google_writes"] > 0]
         assert len(writers) == 1, [o.status for o in outcomes]
         assert all(o.status in ("ok", "busy") for o in outcomes)
     for user in ("alpha@sandbox.example", "beta@sandbox.example"):
@@ -142,15 +148,15 @@ def test_deletions_are_mirrored_daily_without_asking(
 ) -> None:
     harness = Harness.create(stack, sqlite_state, generate(80, 0, seed=10), tmp_path)
     runner = make_runner(harness)
-    first = runner.run().accounts[0].report
+    first = first_destination(runner.run())
     assert first is not None and first["mode"] == "incremental"
     victim = sorted(harness.expected_ids())[0]
     stack.teamleader.delete_contact("acme", victim)
     stack.clock.advance(3600)
-    hourly = runner.run().accounts[0].report
+    hourly = first_destination(runner.run())
     assert hourly is not None and hourly["mode"] == "incremental" and hourly["deleted"] == 0
     stack.clock.advance(23 * 3600)
-    daily = runner.run().accounts[0].report
+    daily = first_destination(runner.run())
     assert daily is not None and daily["mode"] == "full" and daily["deleted"] == 1
     assert victim not in harness.stamped_ids()
 
@@ -201,7 +207,7 @@ def test_ticks_serve_unfinished_and_failed_accounts_soon_and_finished_ones_hourl
     assert tick(5) == []  # both synced minutes ago
     assert tick(45) == []
     assert tick(5) == [("alpha", "ok"), ("beta", "ok")]  # their hour, less a tick's slack
-    harness.secrets.write(AccountRecord("beta").google_secret, "{}")
+    harness.secrets.write(AccountRecord("beta").targets[0].google_secret, "{}")
     assert tick(60) == [("alpha", "ok"), ("beta", "failed")]
     assert tick(5) == [("beta", "failed")]
     assert tick(5) == []  # two failures in a row: ten minutes

@@ -156,19 +156,47 @@ def test_cli_accounts_connect_run_and_status(stack: SandboxStack, tmp_path: Path
         assert result.returncode == 0, result.stderr
         assert f"acme: {side} connected" in result.stdout
     listed = cli.invoke(main, ["accounts", "list"], env=env)
-    assert "acme\tenabled\tok\tKlanten" in listed.output
+    assert "acme\tdefault\tenabled\tok\tKlanten" in listed.output
     ran = cli.invoke(main, ["run", "--account", "acme"], env=env)
     assert ran.exit_code == 0, ran.output
     assert len(stack.people.members("acme@sandbox.example", "Klanten")) == len(data.eligible_ids())
     status = cli.invoke(main, ["status"], env=env)
     assert "acme" in status.output and "ok" in status.output
+
+    # A team member: their own group and scope, connected with their own consent, served by
+    # the same Teamleader connection.
+    stack.people.add_user("bob@sandbox.example")
+    for teamleader_id in sorted(data.eligible_ids())[:7]:
+        stack.teamleader.edit_contact("acme", teamleader_id, tags=["vip"])
+    contacts = stack.teamleader.accounts["acme"].contacts
+    vip = [t for t in data.eligible_ids() if "vip" in {tag.casefold() for tag in contacts[t]["tags"]}]
+    added = cli.invoke(main, ["accounts", "add", "acme", "--user", "bob@sandbox.example", "--tags", "vip"], env=env)
+    assert added.exit_code == 0, added.output
+    bob = _connect_with_browser(env, "google", GOOGLE_CLIENT, tmp_path, ["--user", "bob@sandbox.example"])
+    assert bob.returncode == 0 and "acme: google connected for that user" in bob.stdout, bob.stderr
+    assert (
+        "acme\tbob@sandbox.example\tenabled\tok\tTeamleader\tvip"
+        in cli.invoke(main, ["accounts", "list"], env=env).output
+    )
+    ran = cli.invoke(main, ["run", "--account", "acme"], env=env)
+    assert ran.exit_code == 0, ran.output
+    assert len(stack.people.members("bob@sandbox.example", "Teamleader")) == len(vip)
+    assert "bob@sandbox.example" in cli.invoke(main, ["status"], env=env).output
+    # Another connection may write to bob too, in a group of its own only.
+    assert cli.invoke(main, ["accounts", "add", "globex", "--user", "bob@sandbox.example"], env=env).exit_code != 0
+    assert (
+        cli.invoke(
+            main, ["accounts", "add", "globex", "--user", "BOB@sandbox.example", "--group", "Globex"], env=env
+        ).exit_code
+        == 0
+    )
     assert cli.invoke(main, ["accounts", "disable", "acme"], env=env).exit_code == 0
     assert "disabled" in cli.invoke(main, ["accounts", "list"], env=env).output
     assert cli.invoke(main, ["run", "--account", "nobody"], env=env).exit_code != 0
 
 
 def _connect_with_browser(
-    env: dict[str, str], side: str, client: tuple[str, str], tmp: Path
+    env: dict[str, str], side: str, client: tuple[str, str], tmp: Path, extra: list[str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m sync connect` as a person would, and be their browser on its link. The
     client secret never goes on the command line: Teamleader's is typed in (standard input),
@@ -183,7 +211,7 @@ def _connect_with_browser(
         client_args = ["--client-file", str(downloaded)]
     with typed.open() as stdin:
         process = subprocess.Popen(
-            [sys.executable, "-m", "sync", "connect", side, "--account", "acme", *client_args],
+            [sys.executable, "-m", "sync", "connect", side, "--account", "acme", *client_args, *(extra or [])],
             env={**os.environ, **env},
             stdin=stdin,
             stdout=subprocess.PIPE,
@@ -213,7 +241,7 @@ def test_a_deployments_secret_prefix_names_every_secret_of_new_accounts(stack: S
     assert cli.invoke(main, ["accounts", "add", "acme"], env=env).exit_code == 0
     record = SqliteState(env["SYNC_SQLITE_PATH"]).account("acme")
     assert record is not None
-    assert (record.teamleader_secret, record.google_secret) == (
+    assert (record.teamleader_secret, record.targets[0].google_secret) == (
         "tl-sync-acme-teamleader-tokens",
         "tl-sync-acme-google-tokens",
     )

@@ -63,14 +63,14 @@ def test_the_api_version_is_pinned_and_tags_compare_without_case(
     contacts = stack.teamleader.accounts["acme"].contacts
     scoped = [t for t in harness.expected_ids() if "klant" in {tag.casefold() for tag in contacts[t]["tags"]}]
     assert len(scoped) > 40
-    harness.account.tags = ["Klant"]
+    harness.destination.tags = ["Klant"]
     sqlite_state.put_account(harness.account)
     report = harness.run()
     assert report.created == len(scoped) and set(harness.stamped_ids()) == set(scoped)
     with_address = [tid for tid in scoped if stack.teamleader.accounts["acme"].contacts[tid].get("addresses")]
     assert with_address and all("addresses" in harness.person_of(tid) for tid in with_address)
     # The scope written in lower case is the same scope.
-    harness.account.tags = ["klant"]
+    harness.destination.tags = ["klant"]
     sqlite_state.put_account(harness.account)
     stack.clock.advance(5)
     assert (harness.run(mode="full").deleted, len(harness.stamped_ids())) == (0, len(scoped))
