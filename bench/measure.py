@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +39,8 @@ class Measured:
     sys_s: float
     max_rss_mib: float
     report: dict[str, Any]
+    # Every report printed (a team's run prints one per Google user).
+    reports: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def cpu_s(self) -> float:
@@ -132,10 +134,22 @@ class SandboxProcess:
         wall = time.perf_counter() - started
         if process.returncode != 0:
             raise RuntimeError(f"sync {' '.join(args)} exited {process.returncode}: {out[-2000:]}")
-        # Not a terminal: the CLI prints the report as indented JSON after plain progress lines.
-        report = json.loads(out[out.index("\n{") + 1 :]) if "\n{" in "\n" + out else {}
+        # Not a terminal: the CLI prints each report as indented JSON after plain progress lines.
+        reports = _json_objects(out)
         # ru_maxrss is in KiB on Linux.
-        return Measured(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, report)
+        return Measured(
+            wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, reports[0] if reports else {}, reports
+        )
+
+
+def _json_objects(out: str) -> list[dict[str, Any]]:
+    """The JSON objects that start a line of the output, in order."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while (start := ("\n" + out).find("\n{", at)) != -1:
+        value, end = decoder.raw_decode(out, start)
+        found.append(value)
+        at = end
+    return found
 
 
 def write_json(path: Path | None, figures: dict[str, Any]) -> None:

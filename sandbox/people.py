@@ -333,6 +333,11 @@ class PeopleSandbox:
         if request.path == "/_sandbox/propagation":
             self.propagation_delay = float(body["delay"])
             return Response(204)
+        if request.path == "/_sandbox/add_user":
+            # A user who has just consented: their refresh token, as the flow would hand it out.
+            if body["user"] not in self.users:
+                self.add_user(body["user"])
+            return Response(200, {"refresh_token": self.issue_refresh_token(body["user"])})
         return None
 
     def handle(self, request: Request) -> Response:

@@ -13,6 +13,8 @@ from typing import Any
 
 account_var: ContextVar[str | None] = ContextVar("account", default=None)
 run_var: ContextVar[str | None] = ContextVar("run_id", default=None)
+# The destination (a team member's Google account, by its name, never its address) a line is about.
+destination_var: ContextVar[str | None] = ContextVar("destination", default=None)
 # The innermost frames say where a failure happened; more is noise in a log line.
 MAX_FRAMES = 12
 
@@ -45,12 +47,14 @@ class JsonFormatter(logging.Formatter):
             "account": getattr(record, "account", None) or account_var.get(),
             "run_id": getattr(record, "run_id", None) or run_var.get(),
         }
+        if destination := getattr(record, "destination", None) or destination_var.get():
+            entry["destination"] = destination
         if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
             entry["error_type"] = type(error).__name__
             entry["error_causes"] = _chain(error)
             entry["frames"] = _frames(record.exc_info[2])
-        for key in ("destination", "counts", "error_id", "status", "failures_in_a_row"):
+        for key in ("counts", "error_id", "status", "failures_in_a_row"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         return json.dumps(entry, ensure_ascii=False, default=str)

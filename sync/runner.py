@@ -140,11 +140,15 @@ class Runner:
         for its period, less one tick so that the hour does not drift later tick by tick; an
         unfinished one (stopped at the time budget) goes on at the next tick, so that a first
         run of 25,000 contacts completes within minutes, not hours; a failed one is tried again
-        after a tick, then two, four, ... up to the period."""
+        after a tick, then two, four, ... up to the period. A team's run that went fine for
+        every user it could serve counts as fine (the others wait for a person); a user who
+        has not synced yet (just added) is served at the next tick."""
         if record.last_run is None:
             return True
         settings = self.settings
-        if record.last_status == "ok":
+        standing = {d.last_status for d in record.targets if _runnable(d)}
+        fine = record.last_status in ("ok", "degraded") and standing <= {"ok", "held", "needs_reauth"}
+        if fine and record.failures_in_a_row == 0:
             wait_minutes = settings.run_every_minutes - settings.tick_minutes
         else:
             doublings = min(max(record.failures_in_a_row - 1, 0), 10)
@@ -312,6 +316,8 @@ class Runner:
         its own entry and logged as an account's failure is, the others went on."""
         destinations = {d.name: d for d in record.targets}
         outcomes = [DestinationOutcome(d.name, "busy") for d in busy]
+        for waiting in busy:
+            waiting.last_status = "busy"
         for lane in report.destinations:
             target = destinations[lane.destination]
             outcome = DestinationOutcome(lane.destination, lane.status, lane.error)

@@ -20,6 +20,7 @@ from sync.engine.settle import settle
 from sync.engine.streams import ContactsPosition
 from sync.engine.writer import BatchWriter
 from sync.errors import ReauthRequiredError, TokenStoreError, describe
+from sync.logs import destination_var
 from sync.mapping import Ineligible, Mapped
 from sync.ports import Destination, SyncState
 from sync.state.port import Checkpoint
@@ -92,6 +93,7 @@ class Lane:
         stays (its bookmark never passed a write it did not make)."""
         if not self.live:
             return
+        named = destination_var.set(self.config.name)
         try:
             step()
         except MassDeletionError as held:
@@ -106,6 +108,8 @@ class Lane:
             # company changes are queued on, as stored.
             stored = self.state.account_state(self.config.state_key).cursor
             self.contacts = ContactsPosition(ContactsBookmark.from_json(stored))
+        finally:
+            destination_var.reset(named)
 
     def prepare(self) -> None:
         """The group exists; creates whose answer was lost are settled."""

@@ -21,13 +21,14 @@ run. A dry run is the same run against `dry_run.RecordingDestination` and `dry_r
 
 from __future__ import annotations
 
+import contextvars
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from datetime import datetime
 from functools import partial
-from itertools import islice
 
 from sync.companies import companies_by_contact
 from sync.engine.bookmarks import ContactsBookmark, SourceBookmarks
@@ -36,6 +37,7 @@ from sync.engine.lane import Lane, Mappings, Work
 from sync.engine.options import DestinationConfig, EngineOptions
 from sync.engine.pace import OutOfTimeError, Pace
 from sync.engine.paging import Sighting, every_id
+from sync.engine.readahead import read_ahead
 from sync.engine.report import MAX_FAILURES_IN_REPORT, ConnectionReport, RunReport, now_iso
 from sync.engine.streams import CompanyStream, ContactReader, ContactsPosition
 from sync.errors import describe
@@ -147,29 +149,35 @@ class Engine:
         if len(live) == 1:
             live[0].guarded(partial(step, live[0]))
             return
-        for done in [self._pool.submit(lane.guarded, partial(step, lane)) for lane in live]:
+        # Each lane's thread logs with the run's context (account, run id), as this one does.
+        running = [
+            self._pool.submit(contextvars.copy_context().run, lane.guarded, partial(step, lane)) for lane in live
+        ]
+        for done in running:
             done.result()
 
     def _hand_out(self, sightings: Iterable[Sighting], wanted: Callable[[Lane, Sighting], Sighting | None]) -> None:
         """Give each live lane the sightings it wants (`wanted` answers the sighting as that lane
-        takes it, or None), a chunk at a time; each contact is mapped once per scope."""
+        takes it, or None), a chunk at a time, the next chunks read meanwhile; each contact is
+        mapped once per scope."""
         listed = wanted is _listed
-        iterator = iter(sightings)
-        while chunk := list(islice(iterator, CHUNK)):
-            self.pace.check()
-            self.pace.alive()
-            live = self._live()
-            if not live:
-                return
-            works: dict[int, list[tuple[Sighting, Mappings]]] = {id(lane): [] for lane in live}
-            for sighting in chunk:
-                mappings = self._mappings(sighting, live)
-                for lane in live:
-                    taken = wanted(lane, sighting)
-                    if taken is not None:
-                        works[id(lane)].append((taken, mappings))
-            self._each_lane(partial(_take, works=works, listed=listed))
-            self.pace.tick()
+        # Closed on the way out, whatever the way: the reader stops before the run goes on.
+        with closing(read_ahead(sightings, CHUNK)) as chunks:
+            for chunk in chunks:
+                self.pace.check()
+                self.pace.alive()
+                live = self._live()
+                if not live:
+                    return
+                works: dict[int, list[tuple[Sighting, Mappings]]] = {id(lane): [] for lane in live}
+                for sighting in chunk:
+                    mappings = self._mappings(sighting, live)
+                    for lane in live:
+                        taken = wanted(lane, sighting)
+                        if taken is not None:
+                            works[id(lane)].append((taken, mappings))
+                self._each_lane(partial(_take, works=works, listed=listed))
+                self.pace.tick()
 
     def _mappings(self, sighting: Sighting, lanes: list[Lane]) -> Mappings:
         if sighting.record is None:

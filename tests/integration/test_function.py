@@ -90,6 +90,10 @@ def test_answers_for_bad_requests(stack: SandboxStack, deployment: Deployment) -
     assert fire(deployment, "?account=alpha&allow_deletions=maybe").status_code == 400
     assert fire(deployment, "?account=alpha&scheduled=1").status_code == 400
     assert fire(deployment, "?account=nobody").status_code == 404
+    # A team member is named within a named account, by address.
+    assert fire(deployment, "?user=bob@example.com").status_code == 400
+    assert fire(deployment, "?account=alpha&user=bob").status_code == 400
+    assert fire(deployment, "?account=alpha&user=bob@example.com").status_code == 404
     assert deployment.state.acquire_lease("gamma", "someone-else", time.time(), 300)
     busy = fire(deployment, "?account=gamma")
     assert busy.status_code == 409

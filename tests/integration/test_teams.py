@@ -237,3 +237,23 @@ def test_two_connections_never_write_to_one_google_user_at_once(
         make_runner(harness).run(account=harness.account.account_id, mode="full")
     assert sorted(group_ids(stack, "shared@sandbox.example", "Acme")) == sorted(acme.expected_ids())
     assert sorted(group_ids(stack, "shared@sandbox.example", "Globex")) == sorted(globex.expected_ids())
+
+
+def test_a_team_waiting_for_one_user_keeps_its_hour_and_a_new_user_starts_at_the_next_tick(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    team = Harness.create(stack, sqlite_state, generate(60, 0, seed=65), tmp_path)
+    team.add_destination("erin@sandbox.example")
+    stack.people.revoke("erin@sandbox.example")
+    runner = make_runner(team)
+    assert runner.run(scheduled=True).accounts[0].status == "degraded"
+    stack.clock.advance(300)
+    # erin waits for a person; the others synced fine: the account's next turn is in an hour.
+    assert runner.run(scheduled=True).accounts == []
+    finn = team.add_destination("finn@sandbox.example")
+    stack.clock.advance(300)
+    (outcome,) = runner.run(scheduled=True).accounts
+    assert {d.destination: d.status for d in outcome.destinations} == {"default": "ok", finn.name: "ok"}
+    assert sorted(group_ids(stack, "finn@sandbox.example")) == sorted(team.expected_ids())
+    stack.clock.advance(300)
+    assert runner.run(scheduled=True).accounts == []
