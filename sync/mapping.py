@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -106,6 +107,8 @@ def ineligibility(contact: dict[str, Any], required_tags: frozenset[str] = froze
     return None
 
 
+# A company's number is formatted for each of its people, in every run and scope: remembered.
+@lru_cache(maxsize=4096)
 def format_phone(number: str, region: str | None) -> str:
     """The number in international format when it is a valid number of `region` (or carries
     its own country code), else exactly as typed: a number is never given a country it may
