@@ -64,7 +64,7 @@ def connect_to_complete(contacts: int, tick_minutes: int, time_budget_seconds: f
             calls_before = len(stack.servers["teamleader"].log.calls("/"))
             outcomes = runner.run(scheduled=True).accounts
             if outcomes:
-                report = outcomes[0].report or {}
+                report = (outcomes[0].report or {"destinations": [{}]})["destinations"][0]
                 invocations.append(
                     {
                         "started_min": (started - connected) / 60,

@@ -29,7 +29,7 @@ from sync.engine import EngineOptions
 from sync.secrets.localfile import LocalFileSecrets
 from sync.state.port import AccountRecord
 from sync.state.sqlite import SqliteState
-from sync.wiring import run_account
+from sync.wiring import run_connection
 
 RATE_LIMIT = 200
 HEADER_SHAPES = ("documented", "reset_only", "retry_after", "bare")
@@ -47,7 +47,7 @@ def measure(
         stack.connect_account("bench", data, workdir)
         settings = settings_from(stack.sync_settings(workdir))
         started_at, wall_started = stack.clock.now(), time.perf_counter()
-        report = run_account(
+        connection = run_connection(
             settings,
             AccountRecord("bench"),
             state=SqliteState(settings.sqlite_path),
@@ -56,6 +56,7 @@ def measure(
             clock=stack.clock.now,
             sleep=time.sleep if real_time else stack.clock.advance,
         )
+        report = connection.destinations[0]
         calls = stack.servers["teamleader"].log.calls("/")
         refused = sum(1 for call in calls if call.status == 429)
         minutes = (stack.clock.now() - started_at) / 60
