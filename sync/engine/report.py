@@ -18,8 +18,9 @@ MAX_FAILURES_IN_REPORT = 100
 
 
 def now_iso(clock: Callable[[], float]) -> str:
-    """The clock's time as reports show it."""
-    return datetime.fromtimestamp(clock(), tz=UTC).isoformat(timespec="seconds")
+    """The clock's time as reports show it: to the millisecond, so that the last of two runs
+    ending within a second (an unchanged run takes less) is the last report."""
+    return datetime.fromtimestamp(clock(), tz=UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass
