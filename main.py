@@ -1,4 +1,5 @@
-"""The Cloud Function entry point: `sync_http`, fired hourly by Cloud Scheduler or by hand.
+"""The Cloud Functions' entry points: `sync_http`, fired by Cloud Scheduler or by hand, and
+`receive_webhook`, the public receiver of Teamleader's webhooks (a function of its own).
 
 curl -X POST -H "Authorization: Bearer $(gcloud auth print-identity-token)" "$URL?account=acme"
 """
@@ -6,12 +7,14 @@ curl -X POST -H "Authorization: Bearer $(gcloud auth print-identity-token)" "$UR
 from __future__ import annotations
 
 import functions_framework
+import httpx
 from flask import Request, Response
 
-from sync import logs
-from sync.config import load_settings
+from sync import logs, triggers
+from sync.config import load_settings, url
 from sync.http_api import Handler
 from sync.runner import Runner
+from sync.webhooks import Receiver
 from sync.wiring import open_secrets, open_state
 
 logs.configure()
@@ -23,6 +26,28 @@ def _make_runner() -> Runner:
 
 
 handler = Handler(_make_runner)
+_receiver: Receiver | None = None
+
+
+def _get_receiver() -> Receiver:
+    """The receiver, built on first use; it asks the sync function for targeted runs when one
+    is configured, else runs them in this process."""
+    global _receiver
+    if _receiver is None:
+        settings = load_settings()
+        state = open_state(settings)
+        if settings.sync_function_url:
+            from google.auth.transport.requests import Request as AuthRequest
+            from google.oauth2 import id_token
+
+            def identity_token(audience: str) -> str:
+                return str(id_token.fetch_id_token(AuthRequest(), audience))
+
+            trigger = triggers.over_http(url(settings.sync_function_url), identity_token, httpx.Client())
+        else:
+            trigger = triggers.in_process(Runner(settings, state, open_secrets(settings)))
+        _receiver = Receiver(state, cap=settings.webhook_hint_cap, trigger=trigger)
+    return _receiver
 
 
 @functions_framework.http
@@ -30,3 +55,10 @@ def sync_http(request: Request) -> Response:
     """POST / syncs every enabled account (scheduled=1: the ones whose turn it is); ?account=ID
     one; mode=full; dry_run=1; allow_deletions=1. GET / answers every account's status."""
     return handler(request)
+
+
+@functions_framework.http
+def receive_webhook(request: Request) -> Response:
+    """POST /ACCOUNT/TOKEN with a Teamleader event: taken as a hint, the change read again
+    through the API in a targeted run. Public: the token in the address is the credential."""
+    return _get_receiver()(request)

@@ -18,15 +18,23 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sync import logs
-from sync.config import Settings, load_settings
+from sync.config import Settings, load_settings, url
 from sync.connect import TEAMLEADER_REDIRECT_PORT, connect_google, connect_teamleader
 from sync.engine import ConnectionReport, RunReport
 from sync.errors import SyncError
 from sync.ports import Mode
 from sync.runner import Invocation, Runner
 from sync.secrets.port import RESERVED_ACCOUNT_PREFIXES, client_secret_name
-from sync.state.port import DEFAULT_DESTINATION, AccountRecord, DestinationRecord, StateStore, new_destination
+from sync.state.port import (
+    DEFAULT_DESTINATION,
+    MAX_DESTINATIONS,
+    AccountRecord,
+    DestinationRecord,
+    StateStore,
+    new_destination,
+)
 from sync.status import account_statuses
+from sync.webhooks import new_token
 from sync.wiring import open_secrets, open_state
 
 console = Console(stderr=False)
@@ -289,6 +297,8 @@ def _destination(record: AccountRecord, user: str | None, secret_prefix: str) ->
     """The destination of `user` in the record, added if new."""
     found = record.destination(user)
     if found is None:
+        if len(record.targets) >= MAX_DESTINATIONS:
+            raise click.ClickException(f"{record.account_id} serves {MAX_DESTINATIONS} Google users already")
         found = new_destination(record.account_id, user, secret_prefix)
         record.targets.append(found)
     return found
@@ -324,6 +334,30 @@ def accounts_disable(account_id: str, user: str | None) -> None:
         destination.enabled = False
     state.put_account(record)
     click.echo(f"{account_id}: disabled" + ("" if user is None else " for that user"))
+
+
+@main.group()
+def webhooks() -> None:
+    """The address Teamleader's webhooks reach an account at."""
+
+
+@webhooks.command("address")
+@click.option("--account", "account_id", required=True)
+def webhooks_address(account_id: str) -> None:
+    """Make the account a new webhook address (the old one stops working) and print it: the
+    receiver's address, the account, and a secret of 256 random bits, of which only a digest
+    is stored. Register it in Teamleader for the contact.* and company.* events."""
+    settings = load_settings()
+    if settings.webhook_url is None:
+        raise click.ClickException("set SYNC_WEBHOOK_URL to the receiver's address first")
+    state = open_state(settings)
+    record = state.account(account_id)
+    if record is None:
+        raise click.ClickException(f"unknown account {account_id}")
+    token, digest = new_token()
+    record.webhook_token_sha256 = digest
+    state.put_account(record)
+    click.echo(f"{url(settings.webhook_url)}/{account_id}/{token}")
 
 
 @main.command()

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     # A connection's destinations written at the same time (threads): each Google user has
     # its own write quota, so a team's run is not the sum of its members' writes.
     parallel_destinations: int = Field(20, ge=1, le=64)
+    # Webhook hints kept per connection before it is read in full instead.
+    webhook_hint_cap: int = Field(5000, ge=1)
+    # The webhook receiver's public address (its connections' paths are below it) and the
+    # private sync function it asks for targeted runs; unset: targeted runs in this process.
+    webhook_url: HttpUrl | None = None
+    sync_function_url: HttpUrl | None = None
 
 
 def load_settings() -> Settings:

@@ -21,7 +21,7 @@ from sync.runner import Runner
 from sync.status import account_statuses
 
 log = logging.getLogger("sync.http")
-PARAMETERS = {"account", "user", "mode", "dry_run", "allow_deletions", "scheduled"}
+PARAMETERS = {"account", "user", "mode", "dry_run", "allow_deletions", "scheduled", "targeted"}
 MODES = set(get_args(Mode))
 FLAGS = {"1": True, "true": True, "0": False, "false": False, "": False}
 
@@ -45,7 +45,7 @@ def parse(request: Request) -> dict[str, Any]:
     if mode not in MODES:
         raise BadRequestError("mode must be incremental or full")
     flags = {}
-    for name in ("dry_run", "allow_deletions", "scheduled"):
+    for name in ("dry_run", "allow_deletions", "scheduled", "targeted"):
         flag = str(values.get(name, "")).lower()
         if flag not in FLAGS:
             raise BadRequestError(f"{name} must be 1, 0, true or false")
@@ -63,7 +63,8 @@ def parse(request: Request) -> dict[str, Any]:
     return {"account": account, "user": user, "mode": mode, **flags}
 
 
-def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer with its status and headers."""
     response = jsonify(body)
     response.status_code = status
     for name, value in (headers or {}).items():
@@ -90,22 +91,22 @@ class Handler:
         if request.method == "GET":
             return self._status()
         if request.method != "POST":
-            return _answer(405, {"error": "use POST to sync, GET for the status"}, {"Allow": "GET, POST"})
+            return answer(405, {"error": "use POST to sync, GET for the status"}, {"Allow": "GET, POST"})
         try:
             params = parse(request)
         except BadRequestError as exc:
-            return _answer(400, {"error": str(exc)})
+            return answer(400, {"error": str(exc)})
         try:
             invocation = self._get_runner().run(**params)
         except UnknownAccountError as exc:
-            return _answer(404, {"error": f"unknown account: {exc}"})
+            return answer(404, {"error": f"unknown account: {exc}"})
         except AccountBusyError as exc:
-            return _answer(409, {"error": f"account busy: another invocation is syncing {exc}"})
+            return answer(409, {"error": f"account busy: another invocation is syncing {exc}"})
         except Exception:
             error_id = uuid.uuid4().hex[:12]
             log.error("invocation failed", exc_info=True, extra={"error_id": error_id})
-            return _answer(500, {"error": "internal error", "error_id": error_id})
-        return _answer(200, invocation.to_json())
+            return answer(500, {"error": "internal error", "error_id": error_id})
+        return answer(200, invocation.to_json())
 
     def _status(self) -> Response:
         try:
@@ -113,5 +114,5 @@ class Handler:
         except Exception:
             error_id = uuid.uuid4().hex[:12]
             log.error("status failed", exc_info=True, extra={"error_id": error_id})
-            return _answer(500, {"error": "internal error", "error_id": error_id})
-        return _answer(200, {"accounts": statuses})
+            return answer(500, {"error": "internal error", "error_id": error_id})
+        return answer(200, {"accounts": statuses})

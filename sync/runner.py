@@ -25,12 +25,16 @@ from sync.errors import (
 from sync.logs import account_var, run_var
 from sync.ports import Mode
 from sync.secrets.port import SecretStore
-from sync.state.port import AccountRecord, DestinationRecord, StateStore
+from sync.state.port import AccountRecord, DestinationRecord, Hints, StateStore
 from sync.wiring import run_connection
 
 log = logging.getLogger("sync.runner")
 # Below this much budget left, an account is not started: it could not do a batch.
 MIN_SLICE_SECONDS = 20.0
+# Past this many hints, reading each by id costs more than an ordinary incremental run.
+TARGETED_MAX_HINTS = 500
+# Targeted runs of one account in one invocation, each for the hints that came during the last.
+TARGETED_ROUNDS = 10
 
 
 OutcomeStatus = Literal["ok", "partial", "held", "failed", "busy", "needs_reauth", "deferred", "degraded"]
@@ -166,11 +170,14 @@ class Runner:
         allow_deletions: bool = False,
         scheduled: bool = False,
         user: str | None = None,
+        targeted: bool = False,
     ) -> Invocation:
         """Serve one named account (UnknownAccountError, AccountBusyError), and of it only the
         destination of `user` if one is named, or every enabled account (`scheduled`: every
-        one whose turn it is). `allow_deletions` (one named account only) lifts the guard
-        against mass deletion."""
+        one whose turn it is, and every other one with webhook hints, for those only).
+        `allow_deletions` (one named account only) lifts the guard against mass deletion.
+        `targeted`: only what webhooks named (of the named account, or of every account with
+        hints), read again until no new hint waits."""
         if allow_deletions and account is None:
             raise ValueError("deletions are allowed for one named account only")
         if user is not None and account is None:
@@ -184,15 +191,30 @@ class Runner:
             if user is not None and record.destination(user) is None:
                 raise UnknownAccountError(f"{account} has no destination for that user")
             records = [record]
+        elif targeted:
+            records = [r for r in self.due_accounts() if self.state.hints(r.account_id)]
         else:
             records = self.due_accounts(scheduled=scheduled)
+        due = {r.account_id for r in records}
+        if scheduled:
+            # Accounts whose hour has not come are served for their webhooks' hints alone.
+            records += [r for r in self.due_accounts() if r.account_id not in due and self.state.hints(r.account_id)]
         for record in records:
             if self.clock() > deadline - MIN_SLICE_SECONDS:
                 invocation.accounts.append(AccountOutcome(record.account_id, "deferred"))
                 continue
-            invocation.accounts.append(
-                self._serve(record, mode, dry_run, allow_deletions, deadline, account is not None)
-            )
+            only_hints = targeted or record.account_id not in due
+            rounds = TARGETED_ROUNDS if only_hints else 1
+            # A hint that came during a run is served by another round, within the budget.
+            for _ in range(rounds):
+                outcome = self._serve(
+                    record, mode, dry_run, allow_deletions, deadline, account is not None, user, only_hints
+                )
+                more = only_hints and outcome.status == "ok" and self.state.hints(record.account_id)
+                if not more or self.clock() > deadline - MIN_SLICE_SECONDS:
+                    break
+                record = self.state.account(record.account_id) or record
+            invocation.accounts.append(outcome)
         if account is not None and invocation.accounts[0].status == "busy":
             raise AccountBusyError(account)
         statuses = {o.status for o in invocation.accounts}
@@ -213,8 +235,15 @@ class Runner:
         deadline: float,
         named: bool,
         user: str | None = None,
+        targeted: bool = False,
     ) -> AccountOutcome:
         holder = uuid.uuid4().hex
+        hints = self.state.hints(record.account_id)
+        # Too many to read each by id: an ordinary run reads everything changed instead (and a
+        # link change that moves nobody's updated_at waits for the daily full run, as without
+        # webhooks).
+        too_many = hints.overflow or len(hints) > TARGETED_MAX_HINTS
+        targeted = targeted and not too_many
         if not self._lease(record.account_id, holder):
             log.info("account busy: another invocation holds its lease", extra={"account": record.account_id})
             return AccountOutcome(record.account_id, "busy")
@@ -238,6 +267,8 @@ class Runner:
                 create_visibility_delay=self.settings.create_visibility_delay,
                 max_deletion_share=None if allow_deletions else self.settings.max_deletion_share,
                 parallel_destinations=self.settings.parallel_destinations,
+                hints=Hints() if too_many else hints,
+                targeted=targeted,
             )
             report = run_connection(
                 self.settings,
@@ -254,6 +285,9 @@ class Runner:
             )
             outcome = self._outcome(record, report, busy)
             record.status, record.reason = "ok", None
+            if not dry_run:
+                # Read again for every destination served; hints noted since stay.
+                self.state.clear_hints(record.account_id, hints)
             log.info("account synced", extra={"counts": _counts(report), "status": outcome.status})
         except ReauthRequiredError as exc:
             outcome = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))
@@ -280,7 +314,7 @@ class Runner:
             account_var.reset(account_token)
             run_var.reset(run_token)
         if not dry_run:
-            self._store(record, outcome, mode)
+            self._store(record, outcome, mode, targeted)
         return outcome
 
     def _lease(self, key: str, holder: str) -> bool:
@@ -357,13 +391,15 @@ class Runner:
             destinations=outcomes,
         )
 
-    def _store(self, record: AccountRecord, outcome: AccountOutcome, mode: Mode) -> None:
+    def _store(self, record: AccountRecord, outcome: AccountOutcome, mode: Mode, targeted: bool) -> None:
         """Write the run's result into the record as stored now: a destination added while the
-        run went on stays."""
-        record.last_run = datetime.fromtimestamp(self.clock(), tz=UTC).isoformat(timespec="seconds")
-        record.last_status = outcome.status
-        if outcome.status == "ok" and (mode == "full" or record.last_full_run is None):
-            record.last_full_run = record.last_run
+        run went on stays. A targeted run leaves the account's turn where it was: the ordinary
+        runs stay the safety net for what webhooks miss."""
+        if not targeted:
+            record.last_run = datetime.fromtimestamp(self.clock(), tz=UTC).isoformat(timespec="seconds")
+            record.last_status = outcome.status
+            if outcome.status == "ok" and (mode == "full" or record.last_full_run is None):
+                record.last_full_run = record.last_run
         current = self.state.account(record.account_id) or record
         ran = {d.name: d for d in record.targets}
         for field_name in ("status", "reason", "last_run", "last_status", "last_full_run", "failures_in_a_row"):

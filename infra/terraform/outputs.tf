@@ -20,7 +20,7 @@ output "runtime_service_account" {
 
 output "operator_env" {
   description = "The settings `python -m sync accounts add` and `connect` need on an operator's machine."
-  value       = "export SYNC_STATE_BACKEND=firestore SYNC_FIRESTORE_PROJECT=${var.project_id} SYNC_SECRETS_BACKEND=secretmanager SYNC_SECRET_MANAGER_PROJECT=${var.project_id} SYNC_SECRET_PREFIX=${local.secret_prefix}"
+  value       = "export SYNC_STATE_BACKEND=firestore SYNC_FIRESTORE_PROJECT=${var.project_id} SYNC_SECRETS_BACKEND=secretmanager SYNC_SECRET_MANAGER_PROJECT=${var.project_id} SYNC_SECRET_PREFIX=${local.secret_prefix} SYNC_WEBHOOK_URL=${google_cloudfunctions2_function.receiver.service_config[0].uri}"
 }
 
 output "client_secrets" {

@@ -135,3 +135,15 @@ variable "plans_bucket" {
   type        = string
   default     = ""
 }
+
+variable "webhook_max_instances" {
+  description = "Instances of the webhook receiver at most (a burst of events queues, never scales without bound)."
+  type        = number
+  default     = 5
+}
+
+variable "webhook_hint_cap" {
+  description = "Hints kept per connection; past it a connection is read in full by its next run instead."
+  type        = number
+  default     = 5000
+}

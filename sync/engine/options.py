@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sync.ports import Mode
+from sync.state.port import Hints
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,8 @@ class EngineOptions:
     max_deletion_share: float | None = 0.5
     # Destinations written at the same time: each is its own Google user with its own quota.
     parallel_destinations: int = 20
+    # What webhooks said changed: read again by id, whatever the listings show.
+    hints: Hints = field(default_factory=Hints)
+    # Only the hints: no listing (a webhook's change reaches Google in seconds; the ordinary
+    # runs remain the safety net).
+    targeted: bool = False

@@ -113,10 +113,14 @@ class Engine:
             if self.legacy:
                 self.commit_source(Checkpoint())
             self._each_lane(Lane.prepare)
-            self._read_companies()
-            self._read_queued()
-            self._read_listing()
-            if self.full:
+            hints = self.options.hints
+            # A destination that never synced needs the listing: no targeted run until then.
+            targeted = self.options.targeted and not any(lane.first_run for lane in self.lanes)
+            self._read_companies(targeted)
+            self._read_queued(hints.contacts)
+            if not targeted:
+                self._read_listing()
+            if self.full and not targeted:
                 self._reconcile()
             last_fetch = self.reader.last_fetch_at
             self._each_lane(lambda lane: lane.finish(last_fetch))
@@ -194,9 +198,10 @@ class Engine:
 
     # ---- reading ----
 
-    def _read_companies(self) -> None:
-        """Bring the stored companies up to date; a change and the contacts it reaches (queued
-        on every destination) are committed together, so a crash cannot lose them."""
+    def _read_companies(self, targeted: bool) -> None:
+        """Bring the stored companies up to date (a targeted run: the ones a webhook named); a
+        change and the contacts it reaches (queued on every destination) are committed
+        together, so a crash cannot lose them."""
         stream = CompanyStream(
             self.source,
             self.bookmarks.companies,
@@ -204,8 +209,9 @@ class Engine:
             full=self.full,
             clock=self.clock,
             before_each=self._before_company,
+            hinted=self.options.hints.companies,
         )
-        for changes in stream.changes():
+        for changes in [stream.hinted()] if targeted else stream.changes():
             self.report.companies_read = stream.read
             unreadable = dict(list(stream.unreadable.items())[:MAX_FAILURES_IN_REPORT])
             for report in self.report.destinations:
@@ -219,9 +225,10 @@ class Engine:
         self.pace.check()
         self.pace.alive()
 
-    def _read_queued(self) -> None:
-        """Contacts queued on any lane, read by id once, each given to the lanes that queued it."""
-        queued = {id(lane): lane.contacts.queued(lane.recheck) for lane in self._live()}
+    def _read_queued(self, hinted: Iterable[str]) -> None:
+        """Contacts queued on any lane (and the ones a webhook named), read by id once, each
+        given to the lanes that queued it."""
+        queued = {id(lane): lane.contacts.queued([*lane.recheck, *sorted(hinted)]) for lane in self._live()}
         self._read_by_id(queued)
 
     def _read_by_id(self, wanted_by: dict[int, list[str]]) -> None:

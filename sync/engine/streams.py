@@ -145,8 +145,11 @@ class CompanyStream:
         full: bool,
         clock: Callable[[], float],
         before_each: Callable[[], None],
+        hinted: Iterable[str] = (),
     ) -> None:
         self._source = source
+        # Companies a webhook named: read first, whether or not the listing shows them changed.
+        self._hinted = sorted(hinted)
         self.bookmark = bookmark
         self.records = records
         # A first run (no cursor yet) or a full run reads every company, from its own resume
@@ -167,7 +170,7 @@ class CompanyStream:
         newest, fetched_at = anchor, [0.0]
         listed: set[str] = set()
         changes = CompanyChanges()
-        for company_id in list(self.bookmark.unread):
+        for company_id in dict.fromkeys([*self.bookmark.unread, *self._hinted]):
             self._before_each()
             self._read_company(company_id, changes)
 
@@ -199,6 +202,15 @@ class CompanyStream:
         if settled is not None:
             self.bookmark.cursor = settled
         yield changes
+
+    def hinted(self) -> CompanyChanges:
+        """A targeted run: only the companies a webhook named (and the ones whose read failed
+        before); the bookmark's cursor stays where it is."""
+        changes = CompanyChanges()
+        for company_id in dict.fromkeys([*self.bookmark.unread, *self._hinted]):
+            self._before_each()
+            self._read_company(company_id, changes)
+        return changes
 
     def _mark(self, resume_from: datetime | None) -> None:
         if resume_from is None:

@@ -16,9 +16,20 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from sync.errors import LeaseContentionError
-from sync.state.port import AccountRecord, AccountState, Checkpoint, CompanyRecord, Entry, Intent
+from sync.state.port import (
+    AccountRecord,
+    AccountState,
+    Checkpoint,
+    CompanyRecord,
+    Entry,
+    HintKind,
+    Hints,
+    Intent,
+)
 
 GET_ALL_CHUNK = 300
+# The hint document saying more hints came than the cap (no Teamleader id holds "~").
+OVERFLOW = "~overflow"
 LEASE_ATTEMPTS = 8
 
 
@@ -153,6 +164,38 @@ class FirestoreState:
 
     def put_account(self, record: AccountRecord) -> None:
         self._account(record.account_id).set({"record": record.to_json()}, merge=True)
+
+    def add_hint(self, account: str, kind: HintKind, teamleader_id: str, cap: int) -> None:
+        hints = self._account(account).collection("hints")
+        # Counted, then written: a burst may pass the cap by the requests in flight, no more.
+        (result,) = hints.count().get()[0]
+        if result.value >= cap:
+            hints.document(OVERFLOW).set({"overflow": True})
+            return
+        hints.document(_doc_id(f"{kind}:{teamleader_id}")).set({"kind": kind, "teamleader_id": teamleader_id})
+
+    def hints(self, account: str) -> Hints:
+        contacts, companies, overflow = set(), set(), False
+        for snapshot in self._account(account).collection("hints").stream():
+            data = snapshot.to_dict() or {}
+            if snapshot.id == OVERFLOW:
+                overflow = True
+            elif data.get("kind") == "contact":
+                contacts.add(data["teamleader_id"])
+            elif data.get("kind") == "company":
+                companies.add(data["teamleader_id"])
+        return Hints(frozenset(contacts), frozenset(companies), overflow)
+
+    def clear_hints(self, account: str, taken: Hints) -> None:
+        hints = self._account(account).collection("hints")
+        names = [f"contact:{tid}" for tid in taken.contacts] + [f"company:{tid}" for tid in taken.companies]
+        for start in range(0, len(names), 400):
+            batch = self._db.batch()
+            for name in names[start : start + 400]:
+                batch.delete(hints.document(_doc_id(name)))
+            batch.commit()
+        if taken.overflow:
+            hints.document(OVERFLOW).delete()
 
     def _lease(self, account: str) -> Any:
         return self._db.collection(self._root + "-leases").document(account)

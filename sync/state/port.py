@@ -133,6 +133,9 @@ AccountStatus = Literal["ok", "needs_reauth", "failing", "held"]
 # The destination of a connection that predates teams, or of a one-person setup: its state
 # lives under the connection's own key and its user is not named.
 DEFAULT_DESTINATION = "default"
+# Google users one connection serves: a company change is committed with every user's
+# bookmark in one write, and Firestore takes at most 500 writes in one (100 are companies).
+MAX_DESTINATIONS = 100
 # Between a connection's id and a destination's name in the destination's state key; an
 # account id cannot hold it, so no key of one connection is another's.
 KEY_SEPARATOR = "~"
@@ -214,6 +217,8 @@ class AccountRecord:
     # Runs that failed one after the other (0 once one succeeds): alerts fire from 2.
     failures_in_a_row: int = 0
     destinations: list[DestinationRecord] | None = None
+    # SHA-256 (hex) of the secret in the connection's webhook address; None: no webhooks.
+    webhook_token_sha256: str | None = None
 
     def __post_init__(self) -> None:
         self.teamleader_secret = self.teamleader_secret or f"{self.account_id}-teamleader-tokens"
@@ -258,6 +263,23 @@ class AccountRecord:
         return record
 
 
+HintKind = Literal["contact", "company"]
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What webhooks said changed since the hints were last taken: ids to read again through
+    the API (a webhook is a hint, never data). `overflow`: more came than the cap allows, so
+    an ordinary incremental run reads everything changed instead."""
+
+    contacts: frozenset[str] = frozenset()
+    companies: frozenset[str] = frozenset()
+    overflow: bool = False
+
+    def __len__(self) -> int:
+        return len(self.contacts) + len(self.companies)
+
+
 class SyncState(Protocol):
     """What a run reads and writes of its state, by state key: a connection's (companies, the
     Teamleader bookmarks) and each destination's (id map, intents, group, contacts bookmark).
@@ -296,6 +318,19 @@ class StateStore(SyncState, Protocol):
     def account(self, account: str) -> AccountRecord | None: ...
 
     def put_account(self, record: AccountRecord) -> None: ...
+
+    def add_hint(self, account: str, kind: HintKind, teamleader_id: str, cap: int) -> None:
+        """Note that a contact or company of the account changed (a webhook said so); past
+        `cap` hints, note only that there are too many."""
+        ...
+
+    def hints(self, account: str) -> Hints:
+        """The account's hints not taken yet."""
+        ...
+
+    def clear_hints(self, account: str, taken: Hints) -> None:
+        """Drop hints a run has read again; the ones noted since stay."""
+        ...
 
     def acquire_lease(self, account: str, holder: str, now: float, ttl: float) -> bool:
         """Take the account's lease unless a live one is held by another holder."""

@@ -10,7 +10,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sync.state.port import AccountRecord, AccountState, Checkpoint, CompanyRecord, Entry, Intent
+from sync.state.port import (
+    AccountRecord,
+    AccountState,
+    Checkpoint,
+    CompanyRecord,
+    Entry,
+    HintKind,
+    Hints,
+    Intent,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, cursor TEXT NOT NULL DEFAULT '{}', grp TEXT);
@@ -24,6 +33,10 @@ CREATE TABLE IF NOT EXISTS companies (
     account TEXT NOT NULL, company_id TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (account, company_id));
 CREATE TABLE IF NOT EXISTS registry (account TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hints (
+    account TEXT NOT NULL, kind TEXT NOT NULL, teamleader_id TEXT NOT NULL,
+    PRIMARY KEY (account, kind, teamleader_id));
+CREATE TABLE IF NOT EXISTS hint_overflow (account TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS leases (account TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (
     account TEXT NOT NULL, run_id TEXT NOT NULL, finished TEXT NOT NULL, data TEXT NOT NULL,
@@ -164,6 +177,33 @@ class SqliteState:
             self._db.execute(
                 "INSERT OR REPLACE INTO registry VALUES (?, ?)", (record.account_id, json.dumps(record.to_json()))
             )
+
+    def add_hint(self, account: str, kind: HintKind, teamleader_id: str, cap: int) -> None:
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            (count,) = self._db.execute("SELECT COUNT(*) FROM hints WHERE account = ?", (account,)).fetchone()
+            if count >= cap:
+                self._db.execute("INSERT OR IGNORE INTO hint_overflow VALUES (?)", (account,))
+                return
+            self._db.execute("INSERT OR IGNORE INTO hints VALUES (?, ?, ?)", (account, kind, teamleader_id))
+
+    def hints(self, account: str) -> Hints:
+        rows = self._read("SELECT kind, teamleader_id FROM hints WHERE account = ?", (account,))
+        overflow = bool(self._read("SELECT 1 FROM hint_overflow WHERE account = ?", (account,)))
+        contacts = frozenset(tid for kind, tid in rows if kind == "contact")
+        companies = frozenset(tid for kind, tid in rows if kind == "company")
+        return Hints(contacts, companies, overflow)
+
+    def clear_hints(self, account: str, taken: Hints) -> None:
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            taken_rows = [("contact", tid) for tid in taken.contacts] + [("company", tid) for tid in taken.companies]
+            self._db.executemany(
+                "DELETE FROM hints WHERE account = ? AND kind = ? AND teamleader_id = ?",
+                [(account, kind, tid) for kind, tid in taken_rows],
+            )
+            if taken.overflow:
+                self._db.execute("DELETE FROM hint_overflow WHERE account = ?", (account,))
 
     def acquire_lease(self, account: str, holder: str, now: float, ttl: float) -> bool:
         with self._lock, self._db:

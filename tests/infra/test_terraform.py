@@ -70,14 +70,52 @@ def _depends_on(body: dict[str, Any]) -> str:
     return _text(body.get("depends_on", []))
 
 
-def test_nothing_is_public(tf: dict[str, Any]) -> None:
+def test_nothing_is_public_but_the_webhook_receiver(tf: dict[str, Any]) -> None:
+    public = []
     for rtype, named in tf["resource"].items():
         if "iam" in rtype:
             for name, body in named.items():
-                assert not PUBLIC & set(re.findall(r"all(?:Authenticated)?Users", _text(body))), f"{rtype}.{name}"
+                if PUBLIC & set(re.findall(r"all(?:Authenticated)?Users", _text(body))):
+                    public.append((rtype, name, body))
+    # Teamleader cannot present an identity: the receiver alone is public, as its own function.
+    ((rtype, name, body),) = public
+    assert (rtype, body["member"], body["role"]) == (
+        "google_cloud_run_service_iam_member",
+        "allUsers",
+        "roles/run.invoker",
+    )
+    assert "google_cloudfunctions2_function.receiver" in body["service"]
     bucket = _resources(tf, "google_storage_bucket")["source"]
     assert bucket["uniform_bucket_level_access"] is True
     assert bucket["public_access_prevention"] == "enforced"
+
+
+def test_the_webhook_receiver_holds_no_secret_and_may_only_ask_for_runs(tf: dict[str, Any]) -> None:
+    receiver = _resources(tf, "google_cloudfunctions2_function")["receiver"]
+    config = receiver["service_config"][0]
+    assert receiver["build_config"][0]["entry_point"] == "receive_webhook"
+    assert "google_service_account.receiver" in config["service_account_email"]
+    assert not any("SECRET" in name for name in config["environment_variables"])
+    assert "google_cloudfunctions2_function.sync" in config["environment_variables"]["SYNC_SYNC_FUNCTION_URL"]
+    grants = [
+        (rtype, body)
+        for rtype in (
+            "google_project_iam_member",
+            "google_cloud_run_service_iam_member",
+            "google_secret_manager_secret_iam_member",
+        )
+        for body in _resources(tf, rtype).values()
+        if "google_service_account.receiver" in _text(body.get("member", ""))
+    ]
+    assert sorted((rtype, body["role"]) for rtype, body in grants) == [
+        ("google_cloud_run_service_iam_member", "roles/run.invoker"),
+        ("google_project_iam_member", "roles/datastore.user"),
+    ]
+    (invoke,) = [body for rtype, body in grants if rtype == "google_cloud_run_service_iam_member"]
+    assert "google_cloudfunctions2_function.sync" in invoke["service"]
+    # The sync function itself stays private.
+    sync = _resources(tf, "google_cloudfunctions2_function")["sync"]
+    assert sync["build_config"][0]["entry_point"] == "sync_http"
 
 
 def test_manual_invokers_are_users_groups_or_service_accounts(tf: dict[str, Any]) -> None:

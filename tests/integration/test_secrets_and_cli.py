@@ -24,7 +24,9 @@ from sync.connect import ConsentError, connect_google, connect_teamleader
 from sync.secrets.localfile import LocalFileSecrets
 from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET
 from sync.secrets.secretmanager import SecretManagerSecrets
+from sync.state.port import MAX_DESTINATIONS, AccountRecord, new_destination
 from sync.state.sqlite import SqliteState
+from sync.webhooks import token_digest
 from tests.harness import sandbox_settings
 
 
@@ -254,3 +256,37 @@ def test_a_deployments_secret_prefix_names_every_secret_of_new_accounts(stack: S
     ran = cli.invoke(main, ["run", "--account", "acme"], env=env)
     assert ran.exit_code == 0, ran.output
     assert len(stack.people.members("acme@sandbox.example", "Teamleader")) == len(data.eligible_ids())
+
+
+def test_a_connection_serves_at_most_its_share_of_google_users(tmp_path: Path) -> None:
+    """A company change is committed with every user's bookmark in one write, which Firestore
+    bounds: past MAX_DESTINATIONS users, `accounts add` refuses another."""
+    env = {"SYNC_SQLITE_PATH": str(tmp_path / "s.sqlite3"), "SYNC_SECRETS_FILE": str(tmp_path / "secrets.json")}
+    state = SqliteState(env["SYNC_SQLITE_PATH"])
+    record = AccountRecord("acme", destinations=[])
+    record.targets.extend(new_destination("acme", f"user{n}@example.com") for n in range(MAX_DESTINATIONS - 1))
+    state.put_account(record)
+    cli = CliRunner()
+    assert cli.invoke(main, ["accounts", "add", "acme", "--user", "last@example.com"], env=env).exit_code == 0
+    refused = cli.invoke(main, ["accounts", "add", "acme", "--user", "one-more@example.com"], env=env)
+    assert refused.exit_code != 0 and f"{MAX_DESTINATIONS} Google users already" in refused.output
+    # A user already served can still be changed.
+    again = cli.invoke(main, ["accounts", "add", "acme", "--user", "last@example.com", "--tags", "vip"], env=env)
+    assert again.exit_code == 0
+
+
+def test_a_webhook_address_carries_a_secret_of_which_only_a_digest_is_stored(tmp_path: Path) -> None:
+    env = {"SYNC_SQLITE_PATH": str(tmp_path / "s.sqlite3"), "SYNC_SECRETS_FILE": str(tmp_path / "secrets.json")}
+    cli = CliRunner()
+    assert cli.invoke(main, ["accounts", "add", "acme"], env=env).exit_code == 0
+    unset = cli.invoke(main, ["webhooks", "address", "--account", "acme"], env=env)
+    assert unset.exit_code != 0 and "SYNC_WEBHOOK_URL" in unset.output
+    env["SYNC_WEBHOOK_URL"] = "https://hooks.example.com"
+    first = cli.invoke(main, ["webhooks", "address", "--account", "acme"], env=env).output.strip()
+    prefix = "https://hooks.example.com/acme/"
+    assert first.startswith(prefix) and len(first) - len(prefix) == 43  # 256 bits, URL-safe base64
+    record = SqliteState(env["SYNC_SQLITE_PATH"]).account("acme")
+    assert record is not None and record.webhook_token_sha256 == token_digest(first.removeprefix(prefix))
+    assert first.removeprefix(prefix) not in json.dumps(record.to_json())
+    second = cli.invoke(main, ["webhooks", "address", "--account", "acme"], env=env).output.strip()
+    assert second != first, "a new address replaces the old one"
