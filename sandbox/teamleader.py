@@ -23,6 +23,7 @@ from jsonschema import Draft202012Validator
 
 from sandbox.clock import Clock
 from sandbox.httpserver import Request, Response
+from sandbox.webhook_delivery import WebhookSender
 
 SPEC_PATH = Path(__file__).parent / "specs" / "teamleader-focus-openapi-crm-subset.json"
 API_VERSION = "2023-09-26"
@@ -84,6 +85,9 @@ ENDPOINT_SCOPE = {
     "contacts.linkToCompany": "contacts",
     "contacts.unlinkFromCompany": "contacts",
     "contacts.updateCompanyLink": "contacts",
+    "webhooks.register": "contacts",
+    "webhooks.list": "contacts",
+    "webhooks.unregister": "contacts",
 }
 # What a change to a contact's link with a company moves: undocumented, so a switch.
 LINK_TOUCHES = ("contact", "company", "neither")
@@ -248,6 +252,8 @@ class TeamleaderSandbox:
         # can edit or delete contacts while a sync is paging.
         self.during_list: Callable[[int], None] | None = None
         self._list_calls = 0
+        # Webhooks registered through the API, delivered over HTTP when data changes.
+        self.webhooks = WebhookSender()
 
     # ---- set-up and inspection, for tests, the generator and the demo ----
 
@@ -288,10 +294,11 @@ class TeamleaderSandbox:
             record.setdefault("added_at", record["updated_at"])
             record["_updated"] = parse_iso(record["updated_at"])
             account = self.accounts[account_id]
-            account.contacts.pop(record["id"], None)  # an edit moves it to the end of ties
+            known = account.contacts.pop(record["id"], None)  # an edit moves it to the end of ties
             account.contacts[record["id"]] = record
             account.contacts_changed()
             account.tags.update(record.get("tags", []))
+            self.webhooks.emit(account_id, "contact.updated" if known else "contact.added", record["id"])
 
     def edit_contact(self, account_id: str, contact_id: str, **changes: Any) -> dict[str, Any]:
         """Change fields of a contact as a Teamleader user would; updated_at moves to now."""
@@ -327,6 +334,8 @@ class TeamleaderSandbox:
                 links.append({**link, "decision_maker": decision_maker})
             record = {**contact, "companies": links}
             self.put_contact(account_id, record, touch=self.link_touches == "contact")
+            event = "contact.linkedToCompany" if linked else "contact.unlinkedFromCompany"
+            self.webhooks.emit(account_id, event, contact_id)
             if self.link_touches == "company":
                 self.put_company(account_id, company)
 
@@ -334,6 +343,7 @@ class TeamleaderSandbox:
         with self._lock:
             del self.accounts[account_id].contacts[contact_id]
             self.accounts[account_id].contacts_changed()
+            self.webhooks.emit(account_id, "contact.deleted", contact_id)
 
     def delete_company(self, account_id: str, company_id: str) -> None:
         """Delete a company as Teamleader does: its people stay, their links to it go."""
@@ -343,6 +353,7 @@ class TeamleaderSandbox:
             for contact in account.contacts.values():
                 contact["companies"] = [c for c in contact.get("companies", []) if c["company"]["id"] != company_id]
             account.contacts_changed()
+            self.webhooks.emit(account_id, "company.deleted", company_id)
 
     def put_company(self, account_id: str, company: dict[str, Any], *, touch: bool = True) -> None:
         with self._lock:
@@ -352,8 +363,9 @@ class TeamleaderSandbox:
             record.setdefault("added_at", record["updated_at"])
             record["_updated"] = parse_iso(record["updated_at"])
             account = self.accounts[account_id]
-            account.companies.pop(record["id"], None)
+            known = account.companies.pop(record["id"], None)
             account.companies[record["id"]] = record
+            self.webhooks.emit(account_id, "company.updated" if known else "company.added", record["id"])
 
     # ---- HTTP ----
 
@@ -535,6 +547,19 @@ class TeamleaderSandbox:
         if "related_companies" in includes:
             view["related_companies"] = []
         return view
+
+    def _webhooks_register(self, account: TeamleaderAccount, body: dict[str, Any]) -> None:
+        url = str(body["url"])
+        # Teamleader takes HTTPS addresses only; the sandbox also takes this machine's own.
+        if not (url.startswith("https://") or url.startswith(("http://127.0.0.1", "http://localhost"))):
+            raise ApiError(400, "The url must be a valid HTTPS url")
+        self.webhooks.register(account.id, url, body["types"])
+
+    def _webhooks_list(self, account: TeamleaderAccount, body: dict[str, Any]) -> list[Any]:
+        return self.webhooks.listed(account.id)
+
+    def _webhooks_unregister(self, account: TeamleaderAccount, body: dict[str, Any]) -> None:
+        self.webhooks.unregister(account.id, str(body["url"]), body["types"])
 
     def _tags_list(self, account: TeamleaderAccount, body: dict[str, Any]) -> list[Any]:
         tags = sorted(account.tags)

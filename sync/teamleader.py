@@ -214,6 +214,8 @@ class TeamleaderClient:
             self._pace(answer)
             if answer.status_code == 200:
                 return answer.json()["data"]
+            if answer.status_code == 204:
+                return None  # done, nothing to say (webhooks.register, for one)
             if answer.status_code == 401 and not refreshed:
                 refreshed = True
                 self._tokens = TeamleaderTokens(self._tokens.refresh_token)
@@ -293,6 +295,17 @@ class TeamleaderClient:
     def list_companies(self, *, updated_since: datetime | None = None, page: int = 1) -> list[dict[str, Any]]:
         """One page of companies sorted by updated_at, oldest first."""
         return self._changed_since("companies.list", updated_since, page)
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """The webhooks registered for this integration and account: url and event types."""
+        listed: list[dict[str, Any]] = self.call("webhooks.list", {})
+        return listed
+
+    def register_webhook(self, url: str, types: list[str]) -> None:
+        self.call("webhooks.register", {"url": url, "types": types})
+
+    def unregister_webhook(self, url: str, types: list[str]) -> None:
+        self.call("webhooks.unregister", {"url": url, "types": types})
 
     def company(self, company_id: str) -> dict[str, Any] | None:
         """A company with its name, phones and the contacts who work there; None once deleted.

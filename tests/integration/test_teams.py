@@ -257,3 +257,14 @@ def test_a_team_waiting_for_one_user_keeps_its_hour_and_a_new_user_starts_at_the
     assert sorted(group_ids(stack, "finn@sandbox.example")) == sorted(team.expected_ids())
     stack.clock.advance(300)
     assert runner.run(scheduled=True).accounts == []
+
+
+def test_a_run_for_one_user_of_a_team_serves_that_user_alone(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    team = Harness.create(stack, sqlite_state, generate(40, 0, seed=66), tmp_path)
+    gwen = team.add_destination("gwen@sandbox.example")
+    (outcome,) = make_runner(team).run(account="acme", user="GWEN@sandbox.example").accounts
+    assert [d.destination for d in outcome.destinations] == [gwen.name]
+    assert sorted(group_ids(stack, "gwen@sandbox.example")) == sorted(team.expected_ids())
+    assert group_ids(stack, "acme@sandbox.example") == []

@@ -14,10 +14,13 @@ from typing import Any
 import flask
 import httpx
 import pytest
+from click.testing import CliRunner
+from werkzeug.serving import make_server
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
 from sync import triggers
+from sync.cli import main
 from sync.runner import Runner
 from sync.state.port import Hints, StateStore
 from sync.webhooks import MAX_BODY_BYTES, Receiver, new_token
@@ -228,3 +231,61 @@ def test_the_receiver_asks_the_private_sync_function_with_an_identity_token() ->
         server.shutdown()
     assert seen[0] == ("/?account=acme&targeted=1", "Bearer id-token-for-the-sync-function")
     assert audiences == [address, address]
+
+
+def test_teamleader_delivers_and_the_change_reaches_google_or_waits_for_the_hour(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    """Registered through the API, delivered by the sandbox over HTTP to the receiver served
+    here: a change reaches Google in seconds; twice-delivered events are one hint; lost ones
+    wait for the hourly run, which brings them all the same."""
+    harness = Harness.create(stack, sqlite_state, generate(120, 10, seed=74), tmp_path)
+    runner = make_runner(harness)
+    assert runner.run(account="acme").status == "ok"
+    receiver = Receiver(sqlite_state, cap=100, trigger=triggers.in_process(runner))
+    app = flask.Flask("receiver")
+    app.add_url_rule("/<path:rest>", "hook", lambda rest: receiver(flask.request), methods=["POST", "GET"])
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {
+        **stack.sync_settings(tmp_path / "acme"),
+        "SYNC_SQLITE_PATH": str(tmp_path / "state.sqlite3"),  # the sqlite_state fixture's file
+        "SYNC_WEBHOOK_URL": f"http://127.0.0.1:{server.server_port}",
+    }
+    cli = CliRunner()
+    try:
+        registered = cli.invoke(main, ["webhooks", "register", "--account", "acme"], env=env)
+        assert registered.exit_code == 0, registered.output
+        assert "works" in cli.invoke(main, ["webhooks", "list", "--account", "acme"], env=env).output
+        sender = stack.teamleader.webhooks
+        first, second = sorted(harness.expected_ids())[:2]
+
+        sender.faults.duplicated = 1.0
+        stack.teamleader.edit_contact("acme", first, last_name="Geleverd")
+        wait_for(lambda: harness.person_of(first)["names"][0]["familyName"] == "Geleverd")
+        assert [d.payload["subject"]["id"] for d in sender.sent] == [first, first]
+
+        sender.faults.duplicated, sender.faults.lost = 0.0, 1.0
+        stack.teamleader.edit_contact("acme", second, last_name="Verloren")
+        assert sender.idle() and sender.lost
+        assert sqlite_state.hints("acme") == Hints()
+        assert harness.person_of(second)["names"][0]["familyName"] != "Verloren"
+        stack.clock.advance(3600)
+        assert runner.run(scheduled=True).status == "ok"
+        assert harness.person_of(second)["names"][0]["familyName"] == "Verloren"
+
+        # Registering again repairs: one address, the new one; unregistering removes it.
+        assert cli.invoke(main, ["webhooks", "register", "--account", "acme"], env=env).exit_code == 0
+        assert len(sender.listed("acme")) == 1
+        assert cli.invoke(main, ["webhooks", "unregister", "--account", "acme"], env=env).exit_code == 0
+        assert sender.listed("acme") == []
+        assert (sqlite_state.account("acme") or harness.account).webhook_token_sha256 is None
+    finally:
+        server.shutdown()
+
+
+def wait_for(condition: Any, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.05)
