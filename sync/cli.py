@@ -381,8 +381,13 @@ def webhooks_register(account_id: str) -> None:
     events that matter, the account's earlier addresses unregistered."""
     settings = load_settings()
     state = open_state(settings)
-    base = _webhook_base(settings, account_id)
-    record = _known_account(state, account_id)
+    _webhook_base(settings, account_id)
+    _register_webhook(settings, state, _known_account(state, account_id))
+
+
+def _register_webhook(settings: Settings, state: StateStore, record: AccountRecord) -> None:
+    """A new secret address registered for the events that matter; older ones unregistered."""
+    base = _webhook_base(settings, record.account_id)
     with http_client(settings) as http:
         client = teamleader_client(settings, open_secrets(settings), record.teamleader_secret, http)
         address = _new_address(state, record, base)
@@ -390,7 +395,7 @@ def webhooks_register(account_id: str) -> None:
         for hook in client.webhooks():
             if hook["url"].startswith(base) and hook["url"] != address:
                 client.unregister_webhook(hook["url"], hook["types"])
-    click.echo(f"{account_id}: webhook registered for {len(EVENT_TYPES)} event types")
+    click.echo(f"{record.account_id}: webhook registered for {len(EVENT_TYPES)} event types")
 
 
 @webhooks.command("list")
@@ -500,6 +505,9 @@ def connect(
         record.status, record.reason = "ok", None
     state.put_account(record)
     click.echo(f"{account_id}: {side} connected" + ("" if user is None else " for that user"))
+    if side == "teamleader" and settings.webhook_url is not None:
+        # With a receiver deployed, changes reach Google in seconds from the first connect.
+        _register_webhook(settings, state, record)
 
 
 def _client_from_file(path: Path) -> tuple[str, str]:

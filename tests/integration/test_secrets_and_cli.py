@@ -151,14 +151,18 @@ def test_cli_accounts_connect_run_and_status(stack: SandboxStack, tmp_path: Path
     cli = CliRunner()
     assert cli.invoke(main, ["accounts", "add", "Bad Name"], env=env).exit_code != 0
     assert cli.invoke(main, ["accounts", "add", "acme", "--group", "Klanten"], env=env).exit_code == 0
-    # By default `connect teamleader` listens where the README says to register the redirect.
+    # By default `connect teamleader` listens where the README says to register the redirect,
+    # and with a receiver configured it registers the account's webhook.
     stack.teamleader.redirect_uris = {"http://127.0.0.1:8765/"}
+    env = {**env, "SYNC_WEBHOOK_URL": "https://hooks.example.com"}
     for side, client in (("teamleader", TEAMLEADER_CLIENT), ("google", GOOGLE_CLIENT)):
         result = _connect_with_browser(env, side, client, tmp_path)
         assert result.returncode == 0, result.stderr
         assert f"acme: {side} connected" in result.stdout
     listed = cli.invoke(main, ["accounts", "list"], env=env)
     assert "acme\tdefault\tenabled\tok\tKlanten" in listed.output
+    (hook,) = stack.teamleader.webhooks.listed("acme")
+    assert hook["url"].startswith("https://hooks.example.com/acme/") and len(hook["types"]) == 9
     ran = cli.invoke(main, ["run", "--account", "acme"], env=env)
     assert ran.exit_code == 0, ran.output
     assert len(stack.people.members("acme@sandbox.example", "Klanten")) == len(data.eligible_ids())
