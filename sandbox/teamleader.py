@@ -339,6 +339,14 @@ class TeamleaderSandbox:
             if self.link_touches == "company":
                 self.put_company(account_id, company)
 
+    def bulk_import(self, account_id: str, contacts: list[dict[str, Any]]) -> None:
+        """Import contacts as Teamleader's import does: all in the same second, each one a
+        `contact.added` event."""
+        with self._lock:
+            stamp = iso(self.clock.now())
+            for contact in contacts:
+                self.put_contact(account_id, {**contact, "updated_at": stamp, "added_at": stamp}, touch=False)
+
     def delete_contact(self, account_id: str, contact_id: str) -> None:
         with self._lock:
             del self.accounts[account_id].contacts[contact_id]
@@ -376,6 +384,9 @@ class TeamleaderSandbox:
         body = request.json() if request.method == "POST" else {}
         if request.path == "/_sandbox/revoke":
             self.revoke(body["account"])
+            return Response(204)
+        if request.path == "/_sandbox/bulk_import":
+            self.bulk_import(body["account"], body["contacts"])
             return Response(204)
         if request.path == "/_sandbox/edit_contact":
             record = self.edit_contact(body["account"], body["id"], **body.get("changes", {}))

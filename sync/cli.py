@@ -320,13 +320,17 @@ def accounts_list() -> None:
 @click.argument("account_id")
 @click.option("--user", default=None, help="only this Google user's destination")
 def accounts_disable(account_id: str, user: str | None) -> None:
-    """Stop syncing an account, or one of its users (their Google contacts stay as they are)."""
-    state = open_state(load_settings())
+    """Stop syncing an account, or one of its users (their Google contacts stay as they are).
+    A disabled account's webhooks are unregistered in Teamleader and its address retired."""
+    settings = load_settings()
+    state = open_state(settings)
     record = state.account(account_id)
     if record is None:
         raise click.ClickException(f"unknown account {account_id}")
     if user is None:
         record.enabled = False
+        if record.webhook_token_sha256 is not None and settings.webhook_url is not None:
+            _unregister_webhooks(settings, record)
     else:
         destination = record.destination(user)
         if destination is None:
@@ -424,16 +428,23 @@ def webhooks_unregister(account_id: str) -> None:
     """Unregister the account's webhooks in Teamleader and retire its address."""
     settings = load_settings()
     state = open_state(settings)
-    base = _webhook_base(settings, account_id)
+    _webhook_base(settings, account_id)
     record = _known_account(state, account_id)
+    _unregister_webhooks(settings, record)
+    state.put_account(record)
+
+
+def _unregister_webhooks(settings: Settings, record: AccountRecord) -> None:
+    """Unregister every webhook of the account's addresses and retire its secret (the record
+    is stored by the caller)."""
+    base = _webhook_base(settings, record.account_id)
     with http_client(settings) as http:
         client = teamleader_client(settings, open_secrets(settings), record.teamleader_secret, http)
         for hook in client.webhooks():
             if hook["url"].startswith(base):
                 client.unregister_webhook(hook["url"], hook["types"])
     record.webhook_token_sha256 = None
-    state.put_account(record)
-    click.echo(f"{account_id}: webhooks unregistered")
+    click.echo(f"{record.account_id}: webhooks unregistered")
 
 
 @main.command()

@@ -274,10 +274,15 @@ def test_teamleader_delivers_and_the_change_reaches_google_or_waits_for_the_hour
         assert runner.run(scheduled=True).status == "ok"
         assert harness.person_of(second)["names"][0]["familyName"] == "Verloren"
 
-        # Registering again repairs: one address, the new one; unregistering removes it.
+        # Registering again repairs: one address, the new one; unregistering removes it, and so
+        # does disabling the account.
         assert cli.invoke(main, ["webhooks", "register", "--account", "acme"], env=env).exit_code == 0
         assert len(sender.listed("acme")) == 1
         assert cli.invoke(main, ["webhooks", "unregister", "--account", "acme"], env=env).exit_code == 0
+        assert sender.listed("acme") == []
+        assert (sqlite_state.account("acme") or harness.account).webhook_token_sha256 is None
+        assert cli.invoke(main, ["webhooks", "register", "--account", "acme"], env=env).exit_code == 0
+        assert cli.invoke(main, ["accounts", "disable", "acme"], env=env).exit_code == 0
         assert sender.listed("acme") == []
         assert (sqlite_state.account("acme") or harness.account).webhook_token_sha256 is None
     finally:
@@ -289,3 +294,39 @@ def wait_for(condition: Any, seconds: float = 20) -> None:
     while not condition():
         assert time.monotonic() < deadline, "not within the time"
         time.sleep(0.05)
+
+
+def test_a_bulk_import_is_served_by_one_ordinary_run(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    """800 contacts imported at once: 800 deliveries, 800 hints, and one ordinary run (a listing
+    is cheaper than reading 800 ids) that creates them all and takes every hint."""
+    harness = Harness.create(stack, sqlite_state, generate(50, 0, seed=76), tmp_path)
+    runner = make_runner(harness)
+    assert runner.run(account="acme").status == "ok"
+    token, digest = new_token()
+    harness.account.webhook_token_sha256 = digest
+    sqlite_state.put_account(harness.account)
+    triggered: list[str] = []
+    receiver = Receiver(sqlite_state, cap=5000, trigger=triggered.append)
+    app = flask.Flask("receiver")
+    app.add_url_rule("/<path:rest>", "hook", lambda rest: receiver(flask.request), methods=["POST"])
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        sender = stack.teamleader.webhooks
+        sender.register("acme", f"http://127.0.0.1:{server.server_port}/acme/{token}", ["contact.added"])
+        stack.clock.advance(30)
+        stack.teamleader.bulk_import("acme", generate(800, 0, seed=77).contacts)
+        assert sender.idle(120)
+    finally:
+        server.shutdown()
+    assert len(sqlite_state.hints("acme")) == 800 and len(triggered) == 800
+    turn = (sqlite_state.account("acme") or harness.account).last_run
+    stack.clock.advance(30)
+    (outcome,) = runner.run(account="acme", targeted=True).accounts
+    assert outcome.status == "ok"
+    # An ordinary run (it takes the account's turn), not 800 ids read one page at a time.
+    assert (sqlite_state.account("acme") or harness.account).last_run != turn
+    assert sorted(harness.stamped_ids()) == sorted(harness.expected_ids())
+    assert sqlite_state.hints("acme") == Hints()
