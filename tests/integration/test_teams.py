@@ -13,10 +13,10 @@ from google.cloud import firestore
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
-from sync.runner import Runner
 from sync.state.firestore import FirestoreState
 from sync.state.port import StateStore, user_lease_key
 from tests.harness import Harness
+from tests.integration.test_runner import make_runner
 
 VIP = 60
 
@@ -28,13 +28,6 @@ def teamleader_calls(stack: SandboxStack, account: str) -> int:
 def group_ids(stack: SandboxStack, user: str, group: str = "Teamleader") -> list[str]:
     """The Teamleader ids of the persons in a user's group (duplicates show twice)."""
     return [c["value"] for p in stack.people.members(user, group) for c in p.fields.get("clientData", [])]
-
-
-def make_runner(harness: Harness) -> Runner:
-    settings = harness.settings.model_copy(update={"create_visibility_delay": 0})
-    return Runner(
-        settings, harness.state, harness.secrets, clock=harness.stack.clock.now, sleep=harness.stack.clock.advance
-    )
 
 
 def tag_vips(stack: SandboxStack, account: str, harness: Harness) -> set[str]:

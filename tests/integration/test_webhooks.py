@@ -21,10 +21,10 @@ from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
 from sync import triggers
 from sync.cli import main
-from sync.runner import Runner
 from sync.state.port import Hints, StateStore
 from sync.webhooks import MAX_BODY_BYTES, Receiver, new_token
 from tests.harness import Harness
+from tests.integration.test_runner import make_runner
 
 APP = flask.Flask(__name__)
 
@@ -42,13 +42,6 @@ def event(kind: str, teamleader_id: str) -> dict[str, Any]:
 
 def api_calls(stack: SandboxStack) -> int:
     return len(stack.servers["teamleader"].log.calls("/")) + len(stack.servers["people"].log.calls("/"))
-
-
-def make_runner(harness: Harness) -> Runner:
-    settings = harness.settings.model_copy(update={"create_visibility_delay": 0})
-    return Runner(
-        settings, harness.state, harness.secrets, clock=harness.stack.clock.now, sleep=harness.stack.clock.advance
-    )
 
 
 def test_the_receiver_takes_only_known_events_at_the_secret_address(
