@@ -175,11 +175,12 @@ class Engine:
                     return
                 works: dict[int, list[tuple[Sighting, Mappings]]] = {id(lane): [] for lane in live}
                 for sighting in chunk:
-                    mappings = self._mappings(sighting, live)
-                    for lane in live:
-                        taken = wanted(lane, sighting)
-                        if taken is not None:
-                            works[id(lane)].append((taken, mappings))
+                    takers = [(lane, taken) for lane in live if (taken := wanted(lane, sighting)) is not None]
+                    if not takers:
+                        continue  # mapped for nobody: a catching-up lane's listing passes the others by
+                    mappings = self._mappings(sighting, [lane for lane, _ in takers])
+                    for lane, taken in takers:
+                        works[id(lane)].append((taken, mappings))
                 self._each_lane(partial(_take, works=works, listed=listed))
                 self.pace.tick()
 
@@ -228,7 +229,8 @@ class Engine:
     def _read_queued(self, hinted: Iterable[str]) -> None:
         """Contacts queued on any lane (and the ones a webhook named), read by id once, each
         given to the lanes that queued it."""
-        queued = {id(lane): lane.contacts.queued([*lane.recheck, *sorted(hinted)]) for lane in self._live()}
+        named = sorted(hinted)
+        queued = {id(lane): lane.contacts.queued([*lane.recheck, *named]) for lane in self._live()}
         self._read_by_id(queued)
 
     def _read_by_id(self, wanted_by: dict[int, list[str]]) -> None:
@@ -314,11 +316,7 @@ def _listed(lane: Lane, sighting: Sighting) -> Sighting | None:
 def _merge(parts: dict[str, Checkpoint], key: str, part: Checkpoint) -> None:
     """Add a key's part to a write; a destination stored under its connection's own key (the
     default one) shares the connection's part."""
-    if key not in parts:
+    if key in parts:
+        parts[key].absorb(part)
+    else:
         parts[key] = part
-        return
-    into = parts[key]
-    into.entries += part.entries
-    into.removed += part.removed
-    into.cursor = part.cursor if part.cursor is not None else into.cursor
-    into.group = part.group or into.group

@@ -122,6 +122,19 @@ class Checkpoint:
     group: str | None = None
     source_cursor: dict[str, Any] | None = None
 
+    def absorb(self, other: Checkpoint) -> None:
+        """Take another checkpoint of the same key into this one, to be written as one; where
+        both set a field, the other's value wins."""
+        self.entries += other.entries
+        self.removed += other.removed
+        self.settled += other.settled
+        self.new_intents += other.new_intents
+        self.companies += other.companies
+        self.removed_companies += other.removed_companies
+        self.cursor = other.cursor if other.cursor is not None else self.cursor
+        self.group = other.group if other.group is not None else self.group
+        self.source_cursor = other.source_cursor if other.source_cursor is not None else self.source_cursor
+
     def is_empty(self) -> bool:
         changes = (self.entries, self.removed, self.settled, self.new_intents, self.companies, self.removed_companies)
         fields = (self.cursor, self.group, self.source_cursor)
