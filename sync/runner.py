@@ -125,18 +125,16 @@ class Runner:
         self.sleep = sleep
         self.progress = progress
 
-    def due_accounts(self, *, scheduled: bool = False) -> list[AccountRecord]:
+    def due_accounts(self) -> list[AccountRecord]:
         """Enabled accounts that can run, the longest-waiting first so that none starves. An
         account to reconnect waits for a person, and so does one whose every destination is
-        to reconnect or held before a mass deletion. For a
-        scheduled invocation, also only the ones whose turn it is (`is_due`)."""
+        to reconnect or held before a mass deletion. (A scheduled invocation serves, of these,
+        the ones whose turn it is: `is_due`.)"""
         records = [
             r
             for r in self.state.accounts()
             if r.enabled and r.status != "needs_reauth" and any(map(_runnable, r.targets))
         ]
-        if scheduled:
-            records = [r for r in records if self.is_due(r)]
         return sorted(records, key=lambda r: r.last_run or "")
 
     def is_due(self, record: AccountRecord) -> bool:
@@ -191,14 +189,16 @@ class Runner:
             if user is not None and record.destination(user) is None:
                 raise UnknownAccountError(f"{account} has no destination for that user")
             records = [record]
-        elif targeted:
-            records = [r for r in self.due_accounts() if self.state.hints(r.account_id)]
         else:
-            records = self.due_accounts(scheduled=scheduled)
+            runnable = self.due_accounts()
+            if targeted:
+                records = [r for r in runnable if self.state.hints(r.account_id)]
+            else:
+                records = [r for r in runnable if self.is_due(r)] if scheduled else runnable
         due = {r.account_id for r in records}
         if scheduled:
             # Accounts whose hour has not come are served for their webhooks' hints alone.
-            records += [r for r in self.due_accounts() if r.account_id not in due and self.state.hints(r.account_id)]
+            records += [r for r in runnable if r.account_id not in due and self.state.hints(r.account_id)]
         for record in records:
             if self.clock() > deadline - MIN_SLICE_SECONDS:
                 invocation.accounts.append(AccountOutcome(record.account_id, "deferred"))
@@ -238,15 +238,15 @@ class Runner:
         targeted: bool = False,
     ) -> AccountOutcome:
         holder = uuid.uuid4().hex
+        if not self._lease(record.account_id, holder):
+            log.info("account busy: another invocation holds its lease", extra={"account": record.account_id})
+            return AccountOutcome(record.account_id, "busy")
         hints = self.state.hints(record.account_id)
         # Too many to read each by id: an ordinary run reads everything changed instead (and a
         # link change that moves nobody's updated_at waits for the daily full run, as without
         # webhooks).
         too_many = hints.overflow or len(hints) > TARGETED_MAX_HINTS
         targeted = targeted and not too_many
-        if not self._lease(record.account_id, holder):
-            log.info("account busy: another invocation holds its lease", extra={"account": record.account_id})
-            return AccountOutcome(record.account_id, "busy")
         # A run named by a person also serves the destinations that wait for one (a grant
         # given again, a hold to lift): it finds out whether they still do.
         wanted = [d for d in record.targets if d.enabled and (named or _runnable(d))]
