@@ -34,7 +34,7 @@ class RecordingDestination:
         return self._real.group_exists(resource_name)
 
     def create_group(self, name: str) -> str:
-        return PLANNED + name
+        return self._real.find_group(name) or PLANNED + name
 
     def add_members(self, group: str, resource_names: list[str]) -> list[str]:
         return []  # as if every person were still there

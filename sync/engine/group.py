@@ -9,10 +9,11 @@ from sync.state.port import Checkpoint
 
 def ensure_group(destination: Destination, ledger: Ledger, name: str, known: str | None) -> str:
     """The group's resource name: the one known if Google still has it, else a group of that
-    name (adopted, or created). A group deleted by hand gets every synced person back."""
+    name (created, or adopted if the name is taken). A group deleted by hand gets every synced person back."""
     if known and destination.group_exists(known):
         return known
-    found = destination.find_group(name) or destination.create_group(name)
+    # Created outright, found only when the name is taken (409): one call on a first run.
+    found = destination.create_group(name)
     ledger.commit(Checkpoint(group=found))
     if known and found != known:
         _refill(destination, ledger, found)

@@ -43,7 +43,7 @@ class Sighting:
 
 
 def read_changes(fetch: FetchPage, since: datetime | None, last_page: LastPage) -> Iterator[Sighting]:
-    """Every contact updated at or after `since`, oldest first; some more than once.
+    """Every contact updated at or after `since`, oldest first; once at each updated_at read.
 
     `fetch(anchor, number)` answers page `number` of contacts with updated_at >= anchor - 1s
     (or all contacts when anchor is None), sorted by updated_at ascending; `last_page(page)`
@@ -52,30 +52,39 @@ def read_changes(fetch: FetchPage, since: datetime | None, last_page: LastPage) 
     anchor = since
     number = 1
     seen: dict[str, datetime] = {}
+    # This anchor's pages as read, in order: the first read of a block, which its sweep's
+    # first re-read is compared with.
+    listing: list[tuple[str, str]] = []
     while True:
         page = fetch(_filter_time(anchor), number)
+        listing += [(contact["id"], contact["updated_at"]) for contact in page]
         for contact in page:
+            if seen.get(contact["id"]) == updated_at(contact):
+                continue  # read already: a re-anchored page starts with the last second of the one before
             seen[contact["id"]] = updated_at(contact)
             # Inside a block paged by number, a restart must read the whole block again.
             yield Sighting.of(contact, anchor if number > 1 else updated_at(contact))
         if last_page(page):
             if number > 1:
-                yield from _sweep(fetch, anchor, number, seen)
+                yield from _sweep(fetch, anchor, number, seen, listing)
             return
         last = updated_at(page[-1])
         if any(updated_at(c) < last - ONE_SECOND for c in page):
             if number > 1:
-                yield from _sweep(fetch, anchor, number, seen)
-            anchor, number = last, 1
+                yield from _sweep(fetch, anchor, number, seen, listing)
+            anchor, number, listing = last, 1, []
         else:
             number += 1
 
 
-def _sweep(fetch: FetchPage, anchor: datetime | None, pages: int, seen: dict[str, datetime]) -> Iterator[Sighting]:
+def _sweep(
+    fetch: FetchPage, anchor: datetime | None, pages: int, seen: dict[str, datetime], first: list[tuple[str, str]]
+) -> Iterator[Sighting]:
     """Read pages 1..`pages` under `anchor` again, yielding what this read had not seen at its
-    current updated_at, until two sweeps in a row read the very same listing: only then did
-    nothing move or vanish while the block was paged (a move shifts every later offset)."""
-    previous: list[tuple[str, str]] | None = None
+    current updated_at, until two reads in a row (the `first`, then each sweep) give the very
+    same listing: only then did nothing move or vanish while the block was paged (a move
+    shifts every later offset). A block nothing touched costs one sweep."""
+    previous = first
     while True:
         listing: list[tuple[str, str]] = []
         for number in range(1, pages + 1):

@@ -54,8 +54,8 @@ class ContactReader:
         return found
 
     def changed(self, since: datetime | None) -> Iterator[Sighting]:
-        """Every contact changed since `since` (None: every contact), oldest first (some more
-        than once)."""
+        """Every contact changed since `since` (None: every contact), oldest first (one changed
+        while it is read, again)."""
         return read_changes(self._fetch, since, self._source.last_page)
 
     def _fetch(self, anchor: datetime | None, number: int) -> list[dict[str, Any]]:

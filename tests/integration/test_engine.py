@@ -40,6 +40,13 @@ def test_first_run_is_exact_and_a_second_run_writes_nothing(
     assert first.skipped == 700 - first.created
     assert sum(first.skip_reasons.values()) == first.skipped
     assert_exact(harness)
+    # Google's calls: the group created outright (not looked for first), the persons already
+    # carrying a Teamleader id listed once (never a duplicate), then full batches.
+    people = stack.servers["people"].log
+    assert len(people.calls("/v1/contactGroups", method="POST")) == 1
+    assert people.calls("/v1/contactGroups", method="GET") == []
+    assert len(people.calls("/v1/people/me/connections")) == 1
+    assert len(people.calls("/v1/people:batchCreateContacts")) == math.ceil(first.created / 200)
     one = next(iter(harness.expected_ids()))
     contact = stack.teamleader.accounts["acme"].contacts[one]
     person = harness.person_of(one)

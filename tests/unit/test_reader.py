@@ -102,3 +102,20 @@ def test_distinct_timestamps_are_read_without_sweeping_again() -> None:
     ids = [s.record_id for s in read_changes(listing.fetch, None, last_page)]
     assert set(ids) == {f"c{i}" for i in range(23)}
     assert listing.fetches == math.ceil(23 / (PAGE - 1))
+
+
+def test_a_re_anchored_page_yields_its_overlap_once() -> None:
+    """A re-anchored page starts with the last second of the page before; those records were
+    read already and are not yielded again (each one would cost a company a second read)."""
+    listing = FakeListing(list(range(23)), [], inclusive=True)
+    ids = [s.record_id for s in read_changes(listing.fetch, None, last_page)]
+    assert sorted(ids) == sorted(f"c{i}" for i in range(23))
+
+
+def test_an_untouched_bulk_block_is_swept_once() -> None:
+    """The block's first read counts as the first of the two equal reads that end its sweep."""
+    listing = FakeListing([3] * 23 + [9] * 2, [], inclusive=True)
+    ids = [s.record_id for s in read_changes(listing.fetch, None, last_page)]
+    assert sorted(ids) == sorted(f"c{i}" for i in range(25))
+    # Five pages through the block, the same five swept again, then the page from 9 on.
+    assert listing.fetches == 5 + 5 + 1
