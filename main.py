@@ -10,7 +10,7 @@ import functions_framework
 import httpx
 from flask import Request, Response
 
-from sync import logs, triggers
+from sync import logs, runtime, triggers
 from sync.config import load_settings, url
 from sync.http_api import Handler
 from sync.runner import Runner
@@ -18,6 +18,7 @@ from sync.webhooks import Receiver
 from sync.wiring import open_secrets, open_state
 
 logs.configure()
+runtime.tune_garbage_collector()
 
 
 def _make_runner() -> Runner:

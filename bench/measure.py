@@ -67,6 +67,16 @@ def floors(contacts: int, companies: int, eligible: int) -> dict[str, int]:
     }
 
 
+def python_env(**extra: str) -> dict[str, str]:
+    """This environment for a Python process of the sync, writing its bytecode cache as Python
+    does by default (and a deployed function's instance after its first start): this machine
+    sets PYTHONDONTWRITEBYTECODE, which any value, "0" too, turns on, and which would have every
+    process compile the sync's modules again."""
+    env = {**os.environ, **extra}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 class SandboxProcess:
     """`python -m sandbox` with seeded data, in a process of its own; its settings file and
     the sync's state in a temporary directory."""
@@ -94,7 +104,7 @@ class SandboxProcess:
             if line.startswith("}"):
                 break
         self.info: dict[str, Any] = json.loads(printed)
-        self.env = dict(os.environ)
+        self.env = python_env()
         for line in (self.directory / "sync.env").read_text().splitlines():
             name, _, value = line.partition("=")
             self.env[name] = value

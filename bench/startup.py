@@ -10,7 +10,6 @@ sandbox's is set once the first run is done). Medians of several runs. Usage:
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import statistics
 import subprocess
@@ -23,7 +22,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import ACCOUNT, ROOT, SandboxProcess, write_json
+from bench.measure import ACCOUNT, ROOT, SandboxProcess, python_env, write_json
 
 IMPORT = "import time; started = time.perf_counter(); import main; print(time.perf_counter() - started)"
 
@@ -103,7 +102,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     directory = Path(tempfile.mkdtemp(prefix="sync-bench-start-"))
-    env = {**os.environ, "SYNC_SQLITE_PATH": str(directory / "state.sqlite3"), "PYTHONDONTWRITEBYTECODE": "0"}
+    env = python_env(SYNC_SQLITE_PATH=str(directory / "state.sqlite3"))
     cold_import(env)  # the first one writes the bytecode cache, as the build does
     imports = [cold_import(env) for _ in range(args.runs)]
     answers = [first_answer(env) for _ in range(args.runs)]

@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
-from google_auth_oauthlib.flow import InstalledAppFlow
 
 from sync.config import Settings, url
 from sync.errors import SyncError
@@ -156,6 +155,10 @@ def connect_google(
     if token_uri.startswith("http://127.0.0.1") or token_uri.startswith("http://localhost"):
         # oauthlib insists on TLS; a local sandbox has none.
         os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+    # Imported here: google-auth-oauthlib brings requests along, a quarter of a second at every
+    # start of the CLI and of the function, which never connect anyone.
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
     flow = InstalledAppFlow.from_client_config(
         {
             "installed": {

@@ -15,6 +15,16 @@ import httpx
 from google.auth import exceptions as auth_exceptions
 from google.auth import transport
 from google.oauth2.credentials import Credentials
+from googleapiclient.model import JsonModel
+
+
+class SerializedJsonModel(JsonModel):  # type: ignore[misc]  # googleapiclient has no type hints
+    """googleapiclient's JSON model, also taking a body that is JSON already. googleapiclient
+    turns every argument of a method into a string, the body too: for a batch of 200 persons, a
+    repr of 3 ms thrown away. A body passed as its JSON text goes through untouched."""
+
+    def serialize(self, body_value: Any) -> Any:
+        return body_value if isinstance(body_value, str) else super().serialize(body_value)
 
 
 class _AuthResponse(transport.Response):

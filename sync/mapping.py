@@ -149,8 +149,11 @@ def _address(contact: dict[str, Any]) -> dict[str, Any] | None:
 
 def region_of(record: dict[str, Any]) -> str | None:
     """The country of a contact or company, as an ISO code, from its primary address."""
-    address = _address(record) or {}
-    code = address.get("countryCode")
+    return _region(_address(record))
+
+
+def _region(address: dict[str, Any] | None) -> str | None:
+    code = (address or {}).get("countryCode")
     return code if isinstance(code, str) and len(code) == 2 else None
 
 
@@ -159,7 +162,8 @@ def to_person(
 ) -> dict[str, Any]:
     """The Google person for an eligible contact (only the managed fields). Its numbers are
     read in the country of its address, else of its company, else the account's default."""
-    region = region_of(contact) or next((c.region for c in companies if c.region), None) or default_region
+    address = _address(contact)
+    region = _region(address) or next((c.region for c in companies if c.region), None) or default_region
     person: dict[str, Any] = {
         "names": [{"givenName": clean_text(contact["first_name"]), "familyName": clean_text(contact["last_name"])}],
         "clientData": [{"key": CLIENT_DATA_KEY, "value": contact["id"]}],
@@ -176,7 +180,7 @@ def to_person(
     phones += [{"value": c.phone, "type": c.name} for c in companies if c.phone]
     if phones:
         person["phoneNumbers"] = phones
-    if address := _address(contact):
+    if address:
         person["addresses"] = [address]
     urls = []
     if website := clean_text(contact.get("website")):

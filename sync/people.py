@@ -14,7 +14,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from sync.errors import GoogleError
-from sync.google_http import HttpxHttp
+from sync.google_http import HttpxHttp, SerializedJsonModel
 from sync.people_answers import error_message, in_other_group, person_ref, stamp_of
 from sync.people_calls import Sender
 from sync.people_writes import PersonWrites
@@ -42,6 +42,7 @@ class PeopleClient:
             "people",
             "v1",
             http=HttpxHttp(http, credentials),
+            model=SerializedJsonModel(),
             static_discovery=True,
             client_options=options,
             cache_discovery=False,

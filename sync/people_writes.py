@@ -4,6 +4,7 @@ stale etag, a person deleted by hand, the account refusing more)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -85,7 +86,7 @@ class PersonWrites:
                 "readMask": "clientData,metadata",
             }
             try:
-                answer = self._execute(self._people.batchCreateContacts(body=body), create=True, write=True)
+                answer = self._execute(self._people.batchCreateContacts(body=json.dumps(body)), create=True, write=True)
             except AmbiguousWriteError as exc:
                 raise AmbiguousWriteError(str(exc), outcome.failed) from exc
             except HttpError as exc:
@@ -169,7 +170,7 @@ class PersonWrites:
                 "readMask": "metadata",
             }
             try:
-                answer = self._execute(self._people.batchUpdateContacts(body=body), write=True)
+                answer = self._execute(self._people.batchUpdateContacts(body=json.dumps(body)), write=True)
             except HttpError as exc:
                 unnamed = contact_errors(exc) is None and error_status(exc) != "FAILED_PRECONDITION"
                 if unnamed and exc.status_code in (400, 404):

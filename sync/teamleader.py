@@ -245,11 +245,13 @@ class TeamleaderClient:
         """Spend the window's last calls evenly until it resets, and none once it is used up,
         so that a 429 stays rare even while other runs share the window."""
         remaining = answer.headers.get("X-RateLimit-Remaining", "")
+        if not remaining.isdigit() or (left := int(remaining)) >= PACE_BELOW:
+            return  # most answers: the reset (a date to parse) does not matter yet
         reset = parse_rate_reset(answer.headers.get("X-RateLimit-Reset"))
-        if not remaining.isdigit() or reset is None:
+        if reset is None:
             return
-        left, until_reset = int(remaining), reset + RESET_MARGIN - self._clock()
-        if until_reset <= 0 or left >= PACE_BELOW:
+        until_reset = reset + RESET_MARGIN - self._clock()
+        if until_reset <= 0:
             return
         self._pause(until_reset if left == 0 else until_reset / (left + 1))
 

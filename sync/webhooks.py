@@ -12,12 +12,10 @@ contact again.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
 import re
-import secrets
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -25,36 +23,13 @@ from flask import Request, Response
 
 from sync.http_api import answer
 from sync.state.port import HintKind, StateStore
+from sync.webhook_setup import EVENT_TYPES, token_digest
 
 log = logging.getLogger("sync.webhooks")
-# The events that change what Google shows (webhooks.register types).
-EVENT_TYPES = frozenset(
-    {
-        "contact.added",
-        "contact.updated",
-        "contact.deleted",
-        "contact.linkedToCompany",
-        "contact.unlinkedFromCompany",
-        "contact.updatedLinkToCompany",
-        "company.added",
-        "company.updated",
-        "company.deleted",
-    }
-)
 MAX_BODY_BYTES = 64 * 1024
 # Teamleader's ids are UUIDs; anything else is not one of its records.
 SUBJECT_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
 PATH = re.compile(r"/([a-z0-9][a-z0-9-]{0,62})/([A-Za-z0-9_-]{20,100})/?")
-
-
-def new_token() -> tuple[str, str]:
-    """A connection's webhook secret (256 random bits) and the SHA-256 that is stored of it."""
-    token = secrets.token_urlsafe(32)
-    return token, token_digest(token)
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Receiver:

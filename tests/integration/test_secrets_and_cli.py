@@ -26,7 +26,7 @@ from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET
 from sync.secrets.secretmanager import SecretManagerSecrets
 from sync.state.port import MAX_DESTINATIONS, AccountRecord, new_destination
 from sync.state.sqlite import SqliteState
-from sync.webhooks import token_digest
+from sync.webhook_setup import token_digest
 from tests.harness import sandbox_settings
 
 
