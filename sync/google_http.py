@@ -97,7 +97,9 @@ class HttpxHttp:
         return response, answer.content
 
     def _send(self, uri: str, method: str, body: Any, headers: Mapping[str, str] | None) -> httpx.Response:
-        sent = dict(headers or {})
+        # googleapiclient counts a text body's characters; httpx sets the length of the bytes it
+        # sends (a name with an accent is two bytes in UTF-8).
+        sent = {name: value for name, value in (headers or {}).items() if name.lower() != "content-length"}
         self.credentials.apply(sent)
         return self._client.request(method, uri, content=body, headers=sent)
 

@@ -4,11 +4,11 @@ stale etag, a person deleted by hand, the account refusing more)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from googleapiclient.errors import HttpError
 
 from sync.errors import (
@@ -86,7 +86,7 @@ class PersonWrites:
                 "readMask": "clientData,metadata",
             }
             try:
-                answer = self._execute(self._people.batchCreateContacts(body=json.dumps(body)), create=True, write=True)
+                answer = self._execute(self._people.batchCreateContacts(body=_json(body)), create=True, write=True)
             except AmbiguousWriteError as exc:
                 raise AmbiguousWriteError(str(exc), outcome.failed) from exc
             except HttpError as exc:
@@ -170,7 +170,7 @@ class PersonWrites:
                 "readMask": "metadata",
             }
             try:
-                answer = self._execute(self._people.batchUpdateContacts(body=json.dumps(body)), write=True)
+                answer = self._execute(self._people.batchUpdateContacts(body=_json(body)), write=True)
             except HttpError as exc:
                 unnamed = contact_errors(exc) is None and error_status(exc) != "FAILED_PRECONDITION"
                 if unnamed and exc.status_code in (400, 404):
@@ -254,3 +254,9 @@ class PersonWrites:
                     if not names_missing(error):
                         refused[name] = str(error.get("message") or error)
                 pending = [name for name in pending if name not in errors]
+
+
+def _json(body: dict[str, Any]) -> str:
+    """A batch body as its JSON text (see google_http.SerializedJsonModel): orjson writes 200
+    persons in a tenth of the time json takes."""
+    return orjson.dumps(body).decode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -175,3 +177,27 @@ def test_hash_ignores_key_order_and_sees_every_change(data: dict[str, Any]) -> N
     assert content_hash(reordered) == decision.content_hash
     renamed = map_contact({**data, "last_name": (data["last_name"] or "") + " x"})
     assert isinstance(renamed, Mapped) and renamed.content_hash != decision.content_hash
+
+
+# What to_person writes: text, small numbers, lists and dicts of them.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**31), 2**31) | st.text(st.characters(codec="utf-8")),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(max_size=12), json_values, max_size=8))
+def test_the_content_hash_is_the_digest_of_the_canonical_json_stored_hashes_were(person: dict[str, Any]) -> None:
+    """The hashes stored before orjson were digests of json's canonical text; a different text
+    would make every person look changed and be written again."""
+    canonical = json.dumps(person, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert content_hash(person) == hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def test_a_name_that_is_not_unicode_is_skipped_as_malformed() -> None:
+    """A lone surrogate (JSON's "\\ud800" decodes to one) cannot be written to Google: the
+    contact is skipped with the reason, the others are mapped."""
+    broken = map_contact(contact(id="c-2", last_name="Peeters\ud800"))
+    assert isinstance(broken, Ineligible) and broken.cause is SkipReason.MALFORMED
+    assert isinstance(map_contact(contact()), Mapped)
