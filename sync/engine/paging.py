@@ -59,11 +59,12 @@ def read_changes(fetch: FetchPage, since: datetime | None, last_page: LastPage) 
         page = fetch(_filter_time(anchor), number)
         listing += [(contact["id"], contact["updated_at"]) for contact in page]
         for contact in page:
-            if seen.get(contact["id"]) == updated_at(contact):
+            moment = updated_at(contact)
+            if seen.get(contact["id"]) == moment:
                 continue  # read already: a re-anchored page starts with the last second of the one before
-            seen[contact["id"]] = updated_at(contact)
+            seen[contact["id"]] = moment
             # Inside a block paged by number, a restart must read the whole block again.
-            yield Sighting.of(contact, anchor if number > 1 else updated_at(contact))
+            yield Sighting.of(contact, anchor if number > 1 else moment)
         if last_page(page):
             if number > 1:
                 yield from _sweep(fetch, anchor, number, seen, listing)
