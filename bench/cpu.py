@@ -17,16 +17,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import ACCOUNT, Measured, SandboxProcess, write_json
+from bench.measure import (
+    ACCOUNT,
+    Measured,
+    SandboxProcess,
+    add_latency_options,
+    first_run_shape,
+    latency_options,
+    write_json,
+)
 
 # ms of user+system CPU per contact (issue 16).
 GOAL_MS = 0.5
 
 
 def first_run(contacts: int, latency: dict[str, float]) -> Measured:
-    """One first run of `contacts` contacts (a tenth as many companies, 12% of the contacts in
-    one bulk import), as bench/sync_alone.py seeds them."""
-    companies, bulk = contacts // 10, contacts * 3 // 25
+    """One first run of `contacts` contacts, seeded as bench/sync_alone.py seeds them."""
+    companies, bulk = first_run_shape(contacts)
     options = {"rate_limit": 1_000_000, **latency}
     with SandboxProcess(contacts, companies, bulk_import=bulk, options=options) as sandbox:
         return sandbox.sync(["run", "--account", ACCOUNT])
@@ -36,11 +43,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contacts", type=int, default=25_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--teamleader-latency-ms", type=float, default=0.0)
-    parser.add_argument("--people-latency-ms", type=float, default=0.0)
+    add_latency_options(parser, teamleader_ms=0.0, people_ms=0.0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    latency = {"teamleader_latency_ms": args.teamleader_latency_ms, "people_latency_ms": args.people_latency_ms}
+    latency = latency_options(args)
     print(
         f"first runs of {args.contacts:,} contacts; latency: Teamleader {args.teamleader_latency_ms:.0f} ms, "
         f"Google {args.people_latency_ms:.0f} ms a call"

@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import TEAMLEADER_CALLS_PER_MINUTE, write_json
+from bench.measure import TEAMLEADER_CALLS_PER_MINUTE, first_run_shape, write_json
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
 from sync.config import settings_from
@@ -46,7 +46,8 @@ def connect_to_complete(contacts: int, tick_minutes: int, time_budget_seconds: f
         for server, latency in LATENCY_MS.items():
             stack.servers[server].faults.update({"latency_ms": latency, "virtual_latency": True})
         workdir = Path(tempfile.mkdtemp(prefix="sync-bench-shape-"))
-        data = generate(contacts, contacts // 10, bulk_import=contacts * 3 // 25)
+        companies, bulk = first_run_shape(contacts)
+        data = generate(contacts, companies, bulk_import=bulk)
         seeded = stack.connect_account("bench", data, workdir)
         shape = {"SYNC_TICK_MINUTES": str(tick_minutes), "SYNC_TIME_BUDGET_SECONDS": str(time_budget_seconds)}
         settings = settings_from({**stack.sync_settings(workdir), **shape})

@@ -4,6 +4,7 @@ APIs allow."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -55,6 +56,23 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
+
+
+def first_run_shape(contacts: int) -> tuple[int, int]:
+    """The companies and the bulk-imported contacts of the benches' first runs: one company per
+    ten contacts, 12% of the contacts sharing one updated_at (an import)."""
+    return contacts // 10, contacts * 3 // 25
+
+
+def add_latency_options(parser: argparse.ArgumentParser, *, teamleader_ms: float, people_ms: float) -> None:
+    """The sandbox's latency a call, as options with these defaults."""
+    parser.add_argument("--teamleader-latency-ms", type=float, default=teamleader_ms)
+    parser.add_argument("--people-latency-ms", type=float, default=people_ms)
+
+
+def latency_options(args: argparse.Namespace) -> dict[str, float]:
+    """The sandbox's options for the latency asked on the command line."""
+    return {"teamleader_latency_ms": args.teamleader_latency_ms, "people_latency_ms": args.people_latency_ms}
 
 
 def floors(contacts: int, companies: int, eligible: int) -> dict[str, int]:

@@ -19,7 +19,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import ACCOUNT, SandboxProcess, write_json
+from bench.measure import ACCOUNT, SandboxProcess, add_latency_options, latency_options, write_json
 from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT
 
 
@@ -96,15 +96,10 @@ def _in(group: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contacts", type=int, default=1000)
-    parser.add_argument("--teamleader-latency-ms", type=float, default=0.0)
-    parser.add_argument("--people-latency-ms", type=float, default=0.0)
+    add_latency_options(parser, teamleader_ms=0.0, people_ms=0.0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    options: dict[str, float] = {
-        "rate_limit": 1_000_000,
-        "teamleader_latency_ms": args.teamleader_latency_ms,
-        "people_latency_ms": args.people_latency_ms,
-    }
+    options = {"rate_limit": 1_000_000, **latency_options(args)}
     companies = args.contacts // 10
     with SandboxProcess(args.contacts, companies, options=options) as sandbox:
         baseline = per_record(sandbox)

@@ -20,7 +20,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import ACCOUNT, TEAMLEADER_CALLS_PER_MINUTE, Measured, SandboxProcess, floors, write_json
+from bench.measure import (
+    ACCOUNT,
+    TEAMLEADER_CALLS_PER_MINUTE,
+    Measured,
+    SandboxProcess,
+    add_latency_options,
+    first_run_shape,
+    floors,
+    latency_options,
+    write_json,
+)
 from sandbox.datagen import generate
 
 # The function's memory (infra/terraform: function_memory) and Google's limit per user.
@@ -30,7 +40,7 @@ GOOGLE_CONTACTS_PER_USER = 25_000
 
 def size_figures(contacts: int, latency: dict[str, float]) -> dict[str, Any]:
     """First, unchanged and 1%-changed runs of one size."""
-    companies, bulk = contacts // 10, contacts * 3 // 25
+    companies, bulk = first_run_shape(contacts)
     data = generate(contacts, companies, seed=7, bulk_import=bulk)
     eligible = sorted(data.eligible_ids())
     floor = floors(contacts, companies, len(eligible))
@@ -103,11 +113,10 @@ def on_paper(results: list[dict[str, Any]]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,25000")
-    parser.add_argument("--teamleader-latency-ms", type=float, default=0.0)
-    parser.add_argument("--people-latency-ms", type=float, default=0.0)
+    add_latency_options(parser, teamleader_ms=0.0, people_ms=0.0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    latency = {"teamleader_latency_ms": args.teamleader_latency_ms, "people_latency_ms": args.people_latency_ms}
+    latency = latency_options(args)
     print(f"latency: Teamleader {args.teamleader_latency_ms:.0f} ms, Google {args.people_latency_ms:.0f} ms a call")
     print(
         f"{'contacts':>7} {'run':<11} {'wall s':>7} {'cpu s':>7} {'ms/ctc':>7} {'RSS':>6} "

@@ -28,6 +28,7 @@ from bench.measure import (
     GOOGLE_BATCH,
     TEAMLEADER_CALLS_PER_MINUTE,
     SandboxProcess,
+    add_latency_options,
     floors,
     write_json,
 )
@@ -117,8 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contacts", type=int, default=10_000)
     parser.add_argument("--destinations", type=int, default=20)
-    parser.add_argument("--teamleader-latency-ms", type=float, default=120.0)
-    parser.add_argument("--people-latency-ms", type=float, default=300.0)
+    add_latency_options(parser, teamleader_ms=120.0, people_ms=300.0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     figures = measure(args.contacts, args.destinations, args.teamleader_latency_ms, args.people_latency_ms)

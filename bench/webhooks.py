@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import flask
 from werkzeug.serving import make_server
 
-from bench.measure import write_json
+from bench.measure import add_latency_options, write_json
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
 from sync import triggers
@@ -186,8 +186,7 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=200)
     parser.add_argument("--every-ms", type=float, default=500.0)
     parser.add_argument("--lost", type=float, default=0.2)
-    parser.add_argument("--teamleader-latency-ms", type=float, default=120.0)
-    parser.add_argument("--people-latency-ms", type=float, default=300.0)
+    add_latency_options(parser, teamleader_ms=120.0, people_ms=300.0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     figures = measure(args.edits, args.every_ms, args.lost, args.teamleader_latency_ms, args.people_latency_ms)
