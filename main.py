@@ -12,7 +12,7 @@ from flask import Request, Response
 
 from sync import logs, runtime, triggers
 from sync.config import load_settings, url
-from sync.http_api import Handler
+from sync.http_api import Handler, serve
 from sync.runner import Runner
 from sync.webhooks import Receiver
 from sync.wiring import open_secrets, open_state
@@ -47,7 +47,9 @@ def _get_receiver() -> Receiver:
             trigger = triggers.over_http(url(settings.sync_function_url), identity_token, httpx.Client())
         else:
             trigger = triggers.in_process(Runner(settings, state, open_secrets(settings)))
-        _receiver = Receiver(state, cap=settings.webhook_hint_cap, trigger=trigger)
+        _receiver = Receiver(
+            state, cap=settings.webhook_hint_cap, trigger=trigger, read_seconds=settings.body_read_seconds
+        )
     return _receiver
 
 
@@ -55,11 +57,12 @@ def _get_receiver() -> Receiver:
 def sync_http(request: Request) -> Response:
     """POST / syncs every enabled account (scheduled=1: the ones whose turn it is); ?account=ID
     one; mode=full; dry_run=1; allow_deletions=1. GET / answers every account's status."""
-    return handler(request)
+    return serve(request, handler)
 
 
 @functions_framework.http
 def receive_webhook(request: Request) -> Response:
     """POST /ACCOUNT/TOKEN with a Teamleader event: taken as a hint, the change read again
-    through the API in a targeted run. Public: the token in the address is the credential."""
-    return _get_receiver()(request)
+    through the API in a targeted run. Public: the token in the address is the credential,
+    checked before the body is read. A failure of ours is a 503: Teamleader may try again."""
+    return serve(request, lambda request, body: _get_receiver()(request, body), failure_status=503)

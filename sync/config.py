@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     parallel_destinations: int = Field(20, ge=1, le=64)
     # Webhook hints kept per connection before it is read in full instead.
     webhook_hint_cap: int = Field(5000, ge=1)
+    # A public request's body still arriving after this long is refused (408) and its
+    # connection closed; the receiver's request timeout (10 s) leaves room for the hand-off.
+    body_read_seconds: float = Field(5.0, gt=0, le=8)
     # The webhook receiver's public address (its connections' paths are below it) and the
     # private sync function it asks for targeted runs; unset: targeted runs in this process.
     webhook_url: HttpUrl | None = None

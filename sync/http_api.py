@@ -13,40 +13,58 @@ import uuid
 from collections.abc import Callable
 from typing import Any, get_args
 
+import orjson
 from flask import Request, Response, jsonify
 
 from sync.errors import AccountBusyError, UnknownAccountError
 from sync.ports import Mode
+from sync.request_body import Body, BodyError
 from sync.runner import Runner
 from sync.status import account_statuses
 
 log = logging.getLogger("sync.http")
 PARAMETERS = {"account", "user", "mode", "dry_run", "allow_deletions", "scheduled", "targeted"}
 MODES = set(get_args(Mode))
+FLAG_NAMES = ("dry_run", "allow_deletions", "scheduled", "targeted")
 FLAGS = {"1": True, "true": True, "0": False, "false": False, "": False}
+MAX_BODY_BYTES = 64 * 1024
+# A body still arriving after this long is refused (408) and its connection closed.
+READ_SECONDS = 5.0
 
 
 class BadRequestError(ValueError):
     """A parameter the function does not understand."""
 
 
-def parse(request: Request) -> dict[str, Any]:
-    """The run's parameters from the query string and, optionally, a JSON object body."""
+def parse(request: Request, body: bytes = b"") -> dict[str, Any]:
+    """The run's parameters from the query string and, optionally, a JSON object body whose
+    values are strings (flags may also be JSON booleans); any other type is refused, never
+    turned into a string."""
     values: dict[str, Any] = dict(request.args.items())
-    if request.get_data():
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
+    if body:
+        try:
+            # orjson refuses nesting past 1,024 levels with a ValueError, where json recurses.
+            data = orjson.loads(body)
+        except ValueError:
+            raise BadRequestError("the body must be a JSON object (or empty)") from None
+        if not isinstance(data, dict):
             raise BadRequestError("the body must be a JSON object (or empty)")
-        values.update({k: v if isinstance(v, str) else str(v).lower() for k, v in body.items()})
+        for name, value in data.items():
+            if isinstance(value, bool) and name in FLAG_NAMES:
+                value = "1" if value else "0"
+            if not isinstance(value, str):
+                raise BadRequestError(f"{name[:40]!r} must be a string")
+            values[name] = value
     unknown = set(values) - PARAMETERS
     if unknown:
-        raise BadRequestError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        shown = ", ".join(repr(name[:40]) for name in sorted(unknown)[:5])
+        raise BadRequestError(f"unknown parameter(s): {shown}")
     mode = values.get("mode", "incremental")
     if mode not in MODES:
         raise BadRequestError("mode must be incremental or full")
     flags = {}
-    for name in ("dry_run", "allow_deletions", "scheduled", "targeted"):
-        flag = str(values.get(name, "")).lower()
+    for name in FLAG_NAMES:
+        flag = values.get(name, "").lower()
         if flag not in FLAGS:
             raise BadRequestError(f"{name} must be 1, 0, true or false")
         flags[name] = FLAGS[flag]
@@ -72,6 +90,14 @@ def answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = N
     return response
 
 
+def internal_error(what: str, status: int = 500) -> Response:
+    """Log the exception being handled with an error id (never the request's path) and
+    answer that id alone."""
+    error_id = uuid.uuid4().hex[:12]
+    log.error(what, exc_info=True, extra={"error_id": error_id})
+    return answer(status, {"error": "internal error", "error_id": error_id})
+
+
 class Handler:
     """Turns requests into runs. The runner is built on first use and kept for the instance's
     life (clients and connections are reused across invocations)."""
@@ -87,13 +113,17 @@ class Handler:
                 self._runner = self._make_runner()
             return self._runner
 
-    def __call__(self, request: Request) -> Response:
+    def __call__(self, request: Request, body: Body | None = None) -> Response:
+        """Answer one request; `body` is its fenced body (fenced here when not given)."""
+        body = body or Body.fence(request)
         if request.method == "GET":
             return self._status()
         if request.method != "POST":
             return answer(405, {"error": "use POST to sync, GET for the status"}, {"Allow": "GET, POST"})
         try:
-            params = parse(request)
+            params = parse(request, body.read(MAX_BODY_BYTES, READ_SECONDS))
+        except BodyError as exc:
+            return answer(exc.status, {"error": str(exc)})
         except BadRequestError as exc:
             return answer(400, {"error": str(exc)})
         try:
@@ -103,16 +133,26 @@ class Handler:
         except AccountBusyError as exc:
             return answer(409, {"error": f"account busy: another invocation is syncing {exc}"})
         except Exception:
-            error_id = uuid.uuid4().hex[:12]
-            log.error("invocation failed", exc_info=True, extra={"error_id": error_id})
-            return answer(500, {"error": "internal error", "error_id": error_id})
+            return internal_error("invocation failed")
         return answer(200, invocation.to_json())
 
     def _status(self) -> Response:
         try:
             statuses = account_statuses(self._get_runner().state)
         except Exception:
-            error_id = uuid.uuid4().hex[:12]
-            log.error("status failed", exc_info=True, extra={"error_id": error_id})
-            return answer(500, {"error": "internal error", "error_id": error_id})
+            return internal_error("status failed")
         return answer(200, {"accounts": statuses})
+
+
+def serve(request: Request, handle: Callable[[Request, Body], Response], *, failure_status: int = 500) -> Response:
+    """An entry point's whole answer: the body fenced before anything can read it, any failure
+    answered with an error id and logged without the request's path (which may carry a
+    secret), and the server stopped from reading a body the handler left unread."""
+    body = Body.fence(request)
+    try:
+        response = handle(request, body)
+    except Exception:
+        response = internal_error("request failed", failure_status)
+    if body.close():
+        response.headers["Connection"] = "close"
+    return response

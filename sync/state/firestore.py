@@ -162,6 +162,12 @@ class FirestoreState:
         record = (self._account(account).get().to_dict() or {}).get("record")
         return AccountRecord.from_json(record) if record else None
 
+    def webhook_digest(self, account: str) -> str | None:
+        # Only the one field comes back, so a found record costs no more than a missing one.
+        snapshot = self._account(account).get(field_paths=["record.webhook_token_sha256"])
+        digest = ((snapshot.to_dict() or {}).get("record") or {}).get("webhook_token_sha256")
+        return digest if isinstance(digest, str) else None
+
     def put_account(self, record: AccountRecord) -> None:
         self._account(record.account_id).set({"record": record.to_json()}, merge=True)
 

@@ -332,6 +332,11 @@ class StateStore(SyncState, Protocol):
 
     def put_account(self, record: AccountRecord) -> None: ...
 
+    def webhook_digest(self, account: str) -> str | None:
+        """The digest of the account's webhook token; None when it has none or does not exist.
+        The same work either way: the receiver's answer must not tell which."""
+        ...
+
     def add_hint(self, account: str, kind: HintKind, teamleader_id: str, cap: int) -> None:
         """Note that a contact or company of the account changed (a webhook said so); past
         `cap` hints, note only that there are too many."""

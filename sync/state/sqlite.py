@@ -172,6 +172,12 @@ class SqliteState:
         rows = self._read("SELECT data FROM registry WHERE account = ?", (account,))
         return AccountRecord.from_json(json.loads(rows[0][0])) if rows else None
 
+    def webhook_digest(self, account: str) -> str | None:
+        rows = self._read(
+            "SELECT json_extract(data, '$.webhook_token_sha256') FROM registry WHERE account = ?", (account,)
+        )
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
     def put_account(self, record: AccountRecord) -> None:
         with self._lock, self._db:
             self._db.execute(

@@ -59,7 +59,6 @@ def deployment(stack: SandboxStack, firestore_emulator: str, tmp_path: Path) -> 
         stack.connect_account(account, data[account], secrets)
         state.put_account(AccountRecord(account))
     stack.teamleader.revoke("beta")  # a person disconnected the integration
-    port = _free_port()
     env = dict(os.environ)
     env.update(
         {
@@ -78,21 +77,20 @@ def deployment(stack: SandboxStack, firestore_emulator: str, tmp_path: Path) -> 
         }
     )
     log_path = tmp_path / "function.log"
+    url, process = serve_function("sync_http", env, log_path)
+    yield Deployment(url, process, state, secrets, data, log_path)
+    process.terminate()
+    process.wait(10)
+
+
+def serve_function(target: str, env: dict[str, str], log_path: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """main.py's `target` served by functions-framework (gunicorn, as in the cloud) in its own
+    process, everything it prints in `log_path`; its address once it answers."""
+    port = _free_port()
+    address = ["--host", "127.0.0.1", "--port", str(port)]
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "functions_framework",
-                "--target",
-                "sync_http",
-                "--source",
-                "main.py",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
+            [sys.executable, "-m", "functions_framework", "--target", target, "--source", "main.py", *address],
             cwd=ROOT,
             env=env,
             stdout=log_file,
@@ -103,14 +101,12 @@ def deployment(stack: SandboxStack, firestore_emulator: str, tmp_path: Path) -> 
     while True:
         try:
             httpx.get(url, timeout=1)
-            break
+            return url, process
         except httpx.HTTPError:
             if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
                 pytest.fail(log_path.read_text())
             time.sleep(0.2)
-    yield Deployment(url, process, state, secrets, data, log_path)
-    process.terminate()
-    process.wait(10)
 
 
 def fire(deployment: Deployment, params: str = "", method: str = "POST") -> httpx.Response:
