@@ -9,6 +9,7 @@ only after a propagation delay while `people.getBatchGet` of a known name is imm
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import random
 import re
@@ -25,6 +26,8 @@ import googleapiclient
 
 from sandbox.clock import Clock
 from sandbox.httpserver import Request, Response
+
+CONTACTS_SCOPE = "https://www.googleapis.com/auth/contacts"
 
 DISCOVERY = Path(googleapiclient.__file__).parent / "discovery_cache/documents/people.v1.json"
 SYSTEM_GROUPS = ("myContacts", "starred", "friends", "family", "coworkers", "chatBuddies", "all", "blocked")
@@ -228,7 +231,8 @@ class PeopleSandbox:
         self.clients: dict[str, str] = {}
         self._refresh_tokens: dict[str, str] = {}
         self._access_tokens: dict[str, tuple[str, float]] = {}
-        self._codes: dict[str, tuple[str, str]] = {}
+        # An authorization code's user, redirect address and the scopes consented to.
+        self._codes: dict[str, tuple[str, str, str]] = {}
         self._lock = threading.RLock()
         self._schema = _Schema()
         self._counter = 1_000_000_000_000_000
@@ -873,6 +877,7 @@ class PeopleSandbox:
                 entry = self._codes.pop(form.get("code", ""), None)
                 user_id = entry[0] if entry and entry[1] == form.get("redirect_uri") else None
                 refresh = self.issue_refresh_token(user_id) if user_id else None
+                granted = entry[2] if entry else CONTACTS_SCOPE
             else:
                 return Response(400, {"error": "unsupported_grant_type"})
             if user_id is None:
@@ -881,14 +886,17 @@ class PeopleSandbox:
                 )
             access = "g-at-" + secrets.token_urlsafe(24)
             self._access_tokens[access] = (user_id, self.clock.now() + self.access_token_ttl)
-        answer = {
+        answer: dict[str, Any] = {
             "access_token": access,
             "expires_in": self.access_token_ttl,
-            "scope": "https://www.googleapis.com/auth/contacts",
+            "scope": CONTACTS_SCOPE,
             "token_type": "Bearer",
         }
         if refresh:
             answer["refresh_token"] = refresh
+            answer["scope"] = granted
+            if "openid" in granted.split():
+                answer["id_token"] = _id_token(user_id, form.get("client_id", ""), self.clock.now())
         return Response(200, answer)
 
     def _authorize(self, request: Request) -> Response:
@@ -902,9 +910,28 @@ class PeopleSandbox:
         if user_id is None:
             raise GoogleError("NOT_FOUND", "No sandbox user to consent for.")
         code = secrets.token_urlsafe(16)
-        self._codes[code] = (user_id, redirect_uri)
+        self._codes[code] = (user_id, redirect_uri, request.arg("scope") or CONTACTS_SCOPE)
         state = request.arg("state") or ""
         return Response(302, None, {"Location": f"{redirect_uri}?code={code}&state={state}"})
+
+
+def _id_token(user_id: str, client_id: str, now: float) -> str:
+    """An OpenID token as Google's token endpoint gives it, its signature a placeholder: the
+    sync reads its claims from the token endpoint itself and does not verify it."""
+
+    def segment(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    claims = {
+        "iss": "https://accounts.google.com",
+        "aud": client_id,
+        "sub": hashlib.sha256(user_id.encode()).hexdigest()[:21],
+        "email": user_id,
+        "email_verified": True,
+        "iat": int(now),
+        "exp": int(now) + 3600,
+    }
+    return f"{segment({'alg': 'RS256', 'typ': 'JWT'})}.{segment(claims)}.c2FuZGJveA"
 
 
 class _GoneError(GoogleError):

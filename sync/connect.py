@@ -7,6 +7,7 @@ Google: google-auth-oauthlib's installed-app local-server flow.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import io
 import json
 import os
@@ -27,6 +28,10 @@ from sync.secrets.port import SecretStore, client_secret_name
 from sync.teamleader import json_object
 
 CONSENT_TIMEOUT = 300.0
+# Who consented (the openid token's e-mail) matters as much as what was allowed.
+CONSENT_SCOPES = ["openid", "https://www.googleapis.com/auth/userinfo.email", *SCOPES]
+# A connection to the local listener that sends no request within this long is dropped.
+REQUEST_SECONDS = 5.0
 # The port of the redirect URI the README tells people to register with their Teamleader
 # integration (http://127.0.0.1:8765/): Teamleader accepts only a registered one.
 TEAMLEADER_REDIRECT_PORT = 8765
@@ -44,25 +49,51 @@ def _client(secrets: SecretStore, name: str) -> dict[str, str]:
     return data
 
 
-def _wait_for_redirect(server: HTTPServer, timeout: float) -> dict[str, str]:
-    """Serve exactly one redirect and answer its query parameters."""
+def _wait_for_redirect(
+    server: HTTPServer, state: str, finish: Callable[[dict[str, str]], str], deadline: float
+) -> dict[str, str]:
+    """Serve requests until the redirect that carries this flow's `state` arrives (or the
+    deadline passes), hand it to `finish`, and tell the browser what came of it. Anything else
+    (a favicon, a forged or stale redirect) is answered and changes nothing; a connection that
+    sends nothing is dropped after a few seconds."""
     received: dict[str, str] = {}
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = REQUEST_SECONDS
+
         def do_GET(self) -> None:
-            received.update({k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()})
-            self.send_response(200)
+            query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+            if received or not hmac.compare_digest(query.get("state", ""), state):
+                self._answer(404, "This is not the answer this sign-in is waiting for.")
+                return
+            received.update(query)
+            try:
+                self._answer(200, finish(query))
+            except ConsentError as exc:
+                received["failure"] = str(exc)
+                self._answer(400, f"Not connected: {exc}")
+
+        def _answer(self, status: int, text: str) -> None:
+            self.send_response(status)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(b"Teamleader is connected; you can close this tab.")
+            self.wfile.write(text.encode())
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             """Quiet: the query holds the authorization code."""
 
     server.RequestHandlerClass = Handler
-    server.timeout = timeout
-    server.handle_request()
+    while not received and (left := deadline - time.monotonic()) > 0:
+        server.timeout = left
+        server.handle_request()
     return received
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """Text from the network made safe for a terminal: control characters (ANSI escapes among
+    them) dropped, and cut at `limit`."""
+    return "".join(c for c in text if c.isprintable())[:limit]
 
 
 def connect_teamleader(
@@ -86,22 +117,37 @@ def connect_teamleader(
     query = urlencode(
         {"client_id": client["client_id"], "response_type": "code", "state": state, "redirect_uri": redirect_uri}
     )
-    result: dict[str, str] = {}
-    waiter = threading.Thread(target=lambda: result.update(_wait_for_redirect(server, timeout)))
+
+    def finish(result: dict[str, str]) -> str:
+        secrets.write(secret_name, json.dumps(_exchange(settings, client, result, redirect_uri)))
+        return "Teamleader is connected; you can close this tab."
+
+    outcome: dict[str, str] = {}
+    # A daemon: a browser that never comes back must not keep the command from exiting.
+    waiter = threading.Thread(
+        target=lambda: outcome.update(_wait_for_redirect(server, state, finish, time.monotonic() + timeout)),
+        daemon=True,
+    )
     waiter.start()
     show(f"{url(settings.teamleader_authorize_url)}?{query}")
-    waiter.join(timeout + 5)
+    waiter.join(timeout + REQUEST_SECONDS + 5)
     server.server_close()
-    if not result:
+    if not outcome:
         # Teamleader shows an unregistered redirect URI an error page and never comes back.
         raise ConsentError(
             f"no answer from Teamleader's consent page within {timeout:.0f} s; {_register(redirect_uri)}"
         )
+    if "failure" in outcome:
+        raise ConsentError(outcome["failure"])
+
+
+def _exchange(settings: Settings, client: dict[str, str], result: dict[str, str], redirect_uri: str) -> dict[str, Any]:
+    """The tokens for the redirect's authorization code (its state already checked)."""
     if result.get("error"):
         if _about_the_redirect(result):
             raise ConsentError(f"Teamleader refused the redirect URI; {_register(redirect_uri)}")
-        raise ConsentError(f"Teamleader consent refused: {result['error']}")
-    if result.get("state") != state or not result.get("code"):
+        raise ConsentError(f"Teamleader consent refused: {printable(result['error'])}")
+    if not result.get("code"):
         raise ConsentError("no valid answer from Teamleader's consent page")
     answer = httpx.post(
         url(settings.teamleader_token_url),
@@ -119,12 +165,11 @@ def connect_teamleader(
             raise ConsentError(f"Teamleader refused the redirect URI; {_register(redirect_uri)}")
         raise ConsentError(f"Teamleader refused the authorization code ({answer.status_code})")
     body = answer.json()
-    tokens = {
+    return {
         "refresh_token": body["refresh_token"],
         "access_token": body["access_token"],
         "expires_at": time.time() + float(body.get("expires_in", 3600)),
     }
-    secrets.write(secret_name, json.dumps(tokens))
 
 
 def _register(redirect_uri: str) -> str:
@@ -155,6 +200,9 @@ def connect_google(
     if token_uri.startswith("http://127.0.0.1") or token_uri.startswith("http://localhost"):
         # oauthlib insists on TLS; a local sandbox has none.
         os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+    # A person may untick a permission: the scopes granted are checked below, with a clear
+    # sentence, rather than by oauthlib raising a bare warning.
+    os.environ["OAUTHLIB_RELAX_TOKEN_SCOPE"] = "1"
     # Imported here: google-auth-oauthlib brings requests along, a quarter of a second at every
     # start of the CLI and of the function, which never connect anyone.
     from google_auth_oauthlib.flow import InstalledAppFlow
@@ -169,7 +217,7 @@ def connect_google(
                 "redirect_uris": ["http://127.0.0.1"],
             }
         },
-        scopes=SCOPES,
+        scopes=CONSENT_SCOPES,
     )
     # run_local_server prints its prompt: route what it prints through `show`.
     with contextlib.redirect_stdout(_LineWriter(show)):
@@ -186,7 +234,41 @@ def connect_google(
         )
     if not credentials.refresh_token:
         raise ConsentError("Google answered without a refresh token")
+    if not set(SCOPES) <= _scopes(credentials.granted_scopes):
+        raise ConsentError("Google's consent left out access to contacts: connect again and keep it ticked")
+    if user is not None:
+        # login_hint only suggests an account: the person may sign in with another one.
+        signed_in = consenting_address(credentials.id_token)
+        if signed_in is None or signed_in.casefold() != user.casefold():
+            raise ConsentError(
+                f"the consent was given for {printable(signed_in or 'an unknown account', 320)}, not {user}: "
+                "connect again signed in to Google as that user"
+            )
     secrets.write(secret_name, json.dumps({"refresh_token": credentials.refresh_token}))
+
+
+def _scopes(granted: str | list[str] | None) -> set[str]:
+    """The scopes an answer granted (a string or a list, by the library's version); all asked
+    for when the answer names none, as OAuth says it then means."""
+    if granted is None:
+        return set(CONSENT_SCOPES)
+    return set(granted.split() if isinstance(granted, str) else granted)
+
+
+def consenting_address(id_token: str | None) -> str | None:
+    """The verified e-mail address of the Google account that consented, from the OpenID
+    token of the code exchange (read from the token endpoint itself over TLS, so its claims are
+    taken as they are, as OpenID Connect allows); None when it carries none."""
+    if not id_token:
+        return None
+    from google.auth import jwt
+
+    try:
+        claims = jwt.decode(id_token, verify=False)
+    except ValueError:
+        return None
+    email = claims.get("email")
+    return email if isinstance(email, str) and claims.get("email_verified") is True else None
 
 
 class _LineWriter(io.TextIOBase):

@@ -11,7 +11,7 @@ from typing import Any
 from google.oauth2.credentials import Credentials
 
 from sandbox.datagen import Dataset
-from sandbox.stack import GOOGLE_CLIENT, SandboxStack, SeededAccount
+from sandbox.stack import CLIENT_SECRETS, GOOGLE_CLIENT, SandboxStack, SeededAccount
 from sync.config import Settings, settings_from
 from sync.engine import ConnectionReport, EngineOptions, RunReport
 from sync.mapping import CLIENT_DATA_KEY
@@ -148,3 +148,12 @@ def google_user_credentials(stack: SandboxStack, user: str) -> Credentials:
         client_secret=GOOGLE_CLIENT[1],
         token_uri=stack.url("people") + "/token",
     )
+
+
+def oauth_client_secrets(path: Path) -> LocalFileSecrets:
+    """A local secrets file holding both sandbox OAuth apps' client ids and secrets, as the
+    operator's `connect` commands leave them."""
+    secrets = LocalFileSecrets(path)
+    for name, (client_id, client_secret) in CLIENT_SECRETS.items():
+        secrets.write(name, json.dumps({"client_id": client_id, "client_secret": client_secret}))
+    return secrets

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -44,13 +45,23 @@ CREATE TABLE IF NOT EXISTS reports (
 """
 
 
+def _private_file(path: Path) -> None:
+    """Create the state file readable by its owner alone (SQLite gives its -wal and -shm files
+    the database's mode), and make one made before this rule so, with its companions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists():
+            name.chmod(0o600)
+
+
 class SqliteState:
     """All accounts' state in one SQLite file; every checkpoint is one transaction."""
 
     def __init__(self, path: str | Path, report_retention_days: int = 90) -> None:
         self._retention = timedelta(days=report_retention_days)
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(path))
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")

@@ -117,9 +117,7 @@ def test_slow_clients_do_not_hold_the_receiver(receiver: Served) -> None:
         with lock:
             answers.append(result)
 
-    threads = [
-        threading.Thread(target=slow, args=(f"/acme/{receiver.token if n % 2 else wrong}",)) for n in range(16)
-    ]
+    threads = [threading.Thread(target=slow, args=(f"/acme/{receiver.token if n % 2 else wrong}",)) for n in range(16)]
     for thread in threads:
         thread.start()
     body = event_body(receiver.contact)

@@ -22,12 +22,11 @@ from sync.cli import main
 from sync.config import Settings
 from sync.connect import ConsentError, connect_google, connect_teamleader
 from sync.secrets.localfile import LocalFileSecrets
-from sync.secrets.port import GOOGLE_CLIENT_SECRET, TEAMLEADER_CLIENT_SECRET
 from sync.secrets.secretmanager import SecretManagerSecrets
 from sync.state.port import MAX_DESTINATIONS, AccountRecord, new_destination
 from sync.state.sqlite import SqliteState
 from sync.webhook_setup import token_digest
-from tests.harness import sandbox_settings
+from tests.harness import oauth_client_secrets, sandbox_settings
 
 
 def sm(stack: SandboxStack) -> SecretManagerSecrets:
@@ -86,11 +85,7 @@ def _settings(stack: SandboxStack, path: Path) -> Settings:
 
 def test_consent_flows_store_working_tokens(stack: SandboxStack, tmp_path: Path) -> None:
     stack.seed_account("acme", generate(3, 0))
-    secrets = LocalFileSecrets(tmp_path / "secrets.json")
-    secrets.write(
-        TEAMLEADER_CLIENT_SECRET, json.dumps({"client_id": TEAMLEADER_CLIENT[0], "client_secret": TEAMLEADER_CLIENT[1]})
-    )
-    secrets.write(GOOGLE_CLIENT_SECRET, json.dumps({"client_id": GOOGLE_CLIENT[0], "client_secret": GOOGLE_CLIENT[1]}))
+    secrets = oauth_client_secrets(tmp_path / "secrets.json")
     settings = _settings(stack, secrets.path)
     connect_teamleader(settings, secrets, "acme-teamleader-tokens", _follow)
     tokens = json.loads(secrets.read("acme-teamleader-tokens"))
@@ -101,10 +96,7 @@ def test_consent_flows_store_working_tokens(stack: SandboxStack, tmp_path: Path)
 
 def test_refused_consent_is_a_clear_error(stack: SandboxStack, tmp_path: Path) -> None:
     stack.seed_account("acme", generate(3, 0))
-    secrets = LocalFileSecrets(tmp_path / "secrets.json")
-    secrets.write(
-        TEAMLEADER_CLIENT_SECRET, json.dumps({"client_id": TEAMLEADER_CLIENT[0], "client_secret": TEAMLEADER_CLIENT[1]})
-    )
+    secrets = oauth_client_secrets(tmp_path / "secrets.json")
     with pytest.raises(ConsentError, match="access_denied"):
         connect_teamleader(_settings(stack, secrets.path), secrets, "x", lambda link: _follow(link + "&sandbox_deny=1"))
 
@@ -119,10 +111,7 @@ def test_an_unregistered_redirect_says_what_to_register(
     stack.seed_account("acme", generate(3, 0))
     stack.teamleader.redirect_uris = {"http://127.0.0.1:8765/"}
     stack.teamleader.redirect_mismatch = redirect_mismatch
-    secrets = LocalFileSecrets(tmp_path / "secrets.json")
-    secrets.write(
-        TEAMLEADER_CLIENT_SECRET, json.dumps({"client_id": TEAMLEADER_CLIENT[0], "client_secret": TEAMLEADER_CLIENT[1]})
-    )
+    secrets = oauth_client_secrets(tmp_path / "secrets.json")
     with pytest.raises(ConsentError, match=r"register exactly http://127\.0\.0\.1:\d+/ as a redirect URL") as refused:
         connect_teamleader(_settings(stack, secrets.path), secrets, "x", _follow, port=0, timeout=2)
     assert "8765" not in str(refused.value)  # the address it listened on, not the one registered
