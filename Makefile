@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 
 CHECKOV := $(VENV)/checkov/bin/checkov
 
-.PHONY: demo test lint mutants install clean
+.PHONY: demo test lint mutants fuzz install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: install
 
 test: install lint $(CHECKOV)
 	CHECKOV_BIN=$(CHECKOV) $(PY) -m pytest
+
+# The public entry points fuzzed far longer than the test run does (a new seed each time).
+fuzz: install
+	FUZZ_EXAMPLES=5000 $(PY) -m pytest -p no:cacheprovider tests/integration/test_fuzz_public.py
 
 # Break each protection on purpose (mutants/mutants.toml); fails if a test does not notice.
 mutants: install

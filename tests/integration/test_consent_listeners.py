@@ -69,9 +69,8 @@ def test_stray_and_forged_requests_change_nothing_and_the_real_redirect_connects
         answers.append((reply.status_code, reply.text))
         silent.close()
 
-    connect_teamleader(
-        sandbox_settings(stack, secrets.path.parent), secrets, "acme-tl", _in_background(browser), port=0
-    )
+    settings = sandbox_settings(stack, secrets.path.parent)
+    connect_teamleader(settings, secrets, "acme-tl", _in_background(browser), port=0, timeout=20)
     assert json.loads(secrets.read("acme-tl"))["refresh_token"].startswith("tl-rt-")
     _browsers_done()
     assert [status for status, _ in answers] == [404, 404, 200]

@@ -4,6 +4,7 @@ the local state file is its owner's alone."""
 
 from __future__ import annotations
 
+import logging
 import stat
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,8 @@ import flask
 import orjson
 import pytest
 
-from sync.http_api import Handler
+from sync.http_api import Handler, serve
+from sync.logs import JsonFormatter
 from sync.runner import Runner
 from sync.state.port import AccountRecord
 from sync.state.sqlite import SqliteState
@@ -102,3 +104,26 @@ def test_the_state_file_and_its_companions_are_private(tmp_path: Path) -> None:
         name.chmod(0o644)
     SqliteState(path).account("acme")
     assert [stat.S_IMODE(p.stat().st_mode) for p in companions] == [0o600] * 3
+
+
+class BrokenState:
+    """A state store that is down."""
+
+    def webhook_digest(self, account: str) -> str | None:
+        raise ConnectionError(f"state unreachable while reading {account}")
+
+
+def test_a_failure_of_ours_is_answered_with_an_id_and_logged_without_the_address(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = flask.Flask("receiver")
+    receiver = Receiver(BrokenState(), cap=10)  # type: ignore[arg-type]
+    app.add_url_rule(
+        "/<path:path>", "run", lambda path: serve(flask.request, receiver, failure_status=503), methods=["POST"]
+    )
+    token, _ = new_token()
+    with caplog.at_level(logging.DEBUG):
+        answer = app.test_client().post(f"/acme/{token}", data=b"{}")
+    assert answer.status_code == 503 and set(answer.get_json()) == {"error", "error_id"}
+    lines = [JsonFormatter().format(record) + record.getMessage() for record in caplog.records]
+    assert lines and all(token not in line and "/acme/" not in line for line in lines)
