@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-from tests.infra.test_terraform import TF, _load
+from tests.infra.hcl import TF
+from tests.infra.hcl import load as _load
 
 ROOT = TF.parents[1]
 
