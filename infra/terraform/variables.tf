@@ -88,6 +88,17 @@ variable "manual_invokers" {
   }
 }
 
+variable "public_access" {
+  description = "How the public functions (the webhook receiver; the people's page when it comes) are opened to callers without a Google identity. \"invoker_iam_disabled\" (Google's recommended way, and the one an organisation's Domain Restricted Sharing policy allows): Cloud Run's invoker IAM check is switched off on their services with gcloud, which must be installed and signed in where Terraform applies. \"all_users\": roles/run.invoker for allUsers, refused under Domain Restricted Sharing unless the project has an exception (README)."
+  type        = string
+  default     = "invoker_iam_disabled"
+
+  validation {
+    condition     = contains(["invoker_iam_disabled", "all_users"], var.public_access)
+    error_message = "Either \"invoker_iam_disabled\" or \"all_users\"."
+  }
+}
+
 variable "allow_ingress_from_internet" {
   description = "Accept requests from outside Google Cloud (needed to fire it with curl from a laptop; invokers still need an identity token). False keeps ingress internal: Cloud Scheduler still reaches it."
   type        = bool

@@ -1,5 +1,6 @@
 # The webhook receiver: a function of its own, public (Teamleader cannot present a Google
-# identity), whose only credential is the per-connection secret in each address. It reads the
+# identity; how it is opened: public.tf), whose only credential is the per-connection secret in
+# each address. It reads the
 # account records and writes hints in Firestore, and asks the private sync function for a
 # targeted run; it holds no token and no secret.
 
@@ -49,15 +50,6 @@ resource "google_cloudfunctions2_function" "receiver" {
   }
 
   depends_on = [time_sleep.iam_settle, google_firestore_database.state]
-}
-
-# Public on purpose, and the only public resource: see the file's first lines.
-resource "google_cloud_run_service_iam_member" "receiver_public" {
-  #checkov:skip=CKV_GCP_102:The webhook receiver must take Teamleader's unauthenticated POSTs; each address carries a 256-bit secret, checked before anything is read.
-  location = google_cloudfunctions2_function.receiver.location
-  service  = google_cloudfunctions2_function.receiver.name
-  role     = "roles/run.invoker"
-  member   = "allUsers"
 }
 
 # The receiver may ask the sync function for a targeted run, as the scheduler asks for a tick.

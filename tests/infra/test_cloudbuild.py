@@ -54,7 +54,7 @@ def test_the_deploy_applies_the_plan_it_keeps_from_a_committed_environment() -> 
     assert list(steps) == ["terraform-binary", "test", "terraform-plan", "terraform-apply"]
     assert '-var-file="env/${_ENV}.tfvars" -out=tfplan' in steps["terraform-plan"]
     assert "terraform show -no-color tfplan > plan.txt" in steps["terraform-plan"]
-    assert "terraform apply -input=false tfplan" in steps["terraform-apply"]
+    assert "/workspace/.tools/terraform apply -input=false tfplan" in steps["terraform-apply"]
     assert build["artifacts"]["objects"]["paths"] == ["infra/terraform/plan.txt"]
     assert (TF / "env" / f"{build['substitutions']['_ENV']}.tfvars").exists()
 

@@ -32,14 +32,16 @@ def test_nothing_is_public_but_the_webhook_receiver(tf: dict[str, Any]) -> None:
             for name, body in named.items():
                 if PUBLIC & set(re.findall(r"all(?:Authenticated)?Users", text(body))):
                     public.append((rtype, name, body))
-    # Teamleader cannot present an identity: the receiver alone is public, as its own function.
+    # Teamleader cannot present an identity: only the public functions (public.tf: the receiver)
+    # may be opened to allUsers, and only when var.public_access says so.
     ((rtype, name, body),) = public
-    assert (rtype, body["member"], body["role"]) == (
+    assert (rtype, name, body["member"], body["role"]) == (
         "google_cloud_run_service_iam_member",
+        "public",
         "allUsers",
         "roles/run.invoker",
     )
-    assert "google_cloudfunctions2_function.receiver" in body["service"]
+    assert "local.public_functions" in body["for_each"] and 'var.public_access == "all_users"' in body["for_each"]
     bucket = resources(tf, "google_storage_bucket")["source"]
     assert bucket["uniform_bucket_level_access"] is True
     assert bucket["public_access_prevention"] == "enforced"

@@ -15,8 +15,10 @@ time_zone         = "Europe/Brussels"
 
 manual_invokers             = ["user:ops@example.com"]
 allow_ingress_from_internet = true
-report_retention_days       = 90
-alert_email                 = "ops@example.com"
+# "all_users" only where no Domain Restricted Sharing policy applies (README, step 3).
+public_access         = "invoker_iam_disabled"
+report_retention_days = 90
+alert_email           = "ops@example.com"
 
 github_owner    = "example"
 github_repo     = "teamleader-google-contacts-sync"
