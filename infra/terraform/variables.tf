@@ -99,10 +99,15 @@ variable "public_access" {
   }
 }
 
-variable "allow_ingress_from_internet" {
-  description = "Accept requests from outside Google Cloud (needed to fire it with curl from a laptop; invokers still need an identity token). False keeps ingress internal: Cloud Scheduler still reaches it."
-  type        = bool
-  default     = true
+variable "names_outside_prefix" {
+  description = "Token secrets whose names lack the deployment's prefix (registered before it existed, or from a machine without SYNC_SECRET_PREFIX), e.g. [\"acme-teamleader-tokens\", \"acme-google-tokens\"]: the runtime is granted the token role on each by name. Names only: values never pass through Terraform."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.names_outside_prefix : can(regex("^[A-Za-z0-9_-]+-tokens$", n))])
+    error_message = "Names of token secrets only (ending in -tokens), not the OAuth clients' secrets."
+  }
 }
 
 variable "report_retention_days" {

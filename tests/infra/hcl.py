@@ -4,6 +4,8 @@ providers cannot be downloaded here, so the tests read what `terraform plan` wou
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +63,28 @@ def local(tf: dict[str, Any], name: str) -> Any:
 
 def depends_on(body: dict[str, Any]) -> str:
     return text(body.get("depends_on", []))
+
+
+def expression(value: str) -> str:
+    """An HCL expression as python-hcl2 gives it ("${...}"), without the interpolation."""
+    assert value.startswith("${") and value.endswith("}"), value
+    return value[2:-1]
+
+
+def terraform_accepts(tf: dict[str, Any], variable: str, value: Any, workdir: Path) -> bool:
+    """Whether Terraform itself lets `value` (JSON) through the variable's validation: the
+    variable alone, planned in a module of its own (no provider to download)."""
+    body = tf["variable"][variable]
+    checks = "".join(
+        f'  validation {{\n    condition     = {expression(v["condition"])}\n    error_message = "refused"\n  }}\n'
+        for v in body.get("validation", [])
+    )
+    module = workdir / f"validation-{variable}"
+    module.mkdir(parents=True, exist_ok=True)
+    (module / "main.tf").write_text(f'variable "{variable}" {{\n  type = {expression(body["type"])}\n{checks}}}\n')
+    (module / "values.auto.tfvars.json").write_text(json.dumps({variable: value}))
+    terraform = shutil.which("terraform")
+    assert terraform, "terraform evaluates the variables' validations"
+    planned = subprocess.run([terraform, f"-chdir={module}", "plan", "-input=false"], capture_output=True, text=True)
+    assert planned.returncode == 0 or "refused" in planned.stderr, planned.stderr
+    return planned.returncode == 0

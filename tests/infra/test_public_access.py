@@ -12,14 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.infra.hcl import load, resources
+from tests.infra.hcl import expression, load, resources
 
 SHAPES = ("invoker_iam_disabled", "all_users")
-
-
-def _expression(value: str) -> str:
-    assert value.startswith("${") and value.endswith("}"), value
-    return value[2:-1]
 
 
 def _probe(tf: dict[str, Any], directory: Path) -> Path:
@@ -34,7 +29,7 @@ variable "public_access" {{
   type    = string
   default = {json.dumps(variable["default"])}
   validation {{
-    condition     = {_expression(validation["condition"])}
+    condition     = {expression(validation["condition"])}
     error_message = "refused"
   }}
 }}
@@ -42,11 +37,11 @@ locals {{
   public_functions = {{ hooks = {{ name = "tl-contacts-sync-hooks", location = "europe-west1" }} }}
 }}
 resource "terraform_data" "all_users" {{
-  for_each = {_expression(opened)}
+  for_each = {expression(opened)}
   input    = each.value.name
 }}
 resource "terraform_data" "invoker_iam_check_off" {{
-  for_each = {_expression(unchecked)}
+  for_each = {expression(unchecked)}
   input    = each.value.name
 }}
 """

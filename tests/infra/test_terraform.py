@@ -75,19 +75,6 @@ def test_the_webhook_receiver_holds_no_secret_and_may_only_ask_for_runs(tf: dict
     assert sync["build_config"][0]["entry_point"] == "sync_http"
 
 
-def test_manual_invokers_are_users_groups_or_service_accounts(tf: dict[str, Any]) -> None:
-    """The variable's own validation, evaluated: anything but a named user, group or service
-    account (allUsers, allAuthenticatedUsers, a whole domain) is refused at plan time."""
-    condition = tf["variable"]["manual_invokers"]["validation"][0]["condition"]
-    hcl_pattern = re.search(r'regex\("(.+?)", m\)', condition)
-    assert hcl_pattern, condition
-    pattern = re.compile(hcl_pattern.group(1).replace("\\\\", "\\"))
-    for member in ("user:ops@example.com", "group:sales@example.com", "serviceAccount:ci@p.iam.gserviceaccount.com"):
-        assert pattern.search(member), member
-    for member in ("allUsers", "allAuthenticatedUsers", "domain:example.com", "user:", "ops@example.com"):
-        assert not pattern.search(member), member
-
-
 def test_runtime_identity_has_only_what_it_needs(tf: dict[str, Any]) -> None:
     runtime_grants = [b for b in resources(tf, "google_project_iam_member").values() if "runtime" in b["member"]]
     assert {b["role"] for b in runtime_grants} == {
@@ -113,10 +100,15 @@ def test_runtime_identity_has_only_what_it_needs(tf: dict[str, Any]) -> None:
     assert "teamleader-oauth-client" in expression and "google-oauth-client" in expression
     assert 'secret_prefix = "${var.name}-"' in (TF / "identities.tf").read_text()
     # The OAuth clients' secrets are only read.
-    client_grants = resources(tf, "google_secret_manager_secret_iam_member")
-    assert {b["role"] for b in client_grants.values()} == {"roles/secretmanager.secretAccessor"}
-    for grant in client_grants.values():
-        assert grant["for_each"] == "${google_secret_manager_secret.app}"
+    per_secret = resources(tf, "google_secret_manager_secret_iam_member")
+    client_grant = per_secret["runtime_client_access"]
+    assert client_grant["role"] == "roles/secretmanager.secretAccessor"
+    assert client_grant["for_each"] == "${google_secret_manager_secret.app}"
+    # Token secrets named without the prefix: the same token role, on each name listed, only.
+    older = per_secret["runtime_tokens_outside_prefix"]
+    assert older["role"] == token_grant["role"] and older["for_each"] == "${toset(var.names_outside_prefix)}"
+    assert set(per_secret) == {"runtime_client_access", "runtime_tokens_outside_prefix"}
+    for grant in per_secret.values():
         assert "google_service_account.runtime" in grant["member"]
     function = resources(tf, "google_cloudfunctions2_function")["sync"]
     service = function["service_config"][0]

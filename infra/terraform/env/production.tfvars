@@ -13,8 +13,7 @@ tick_minutes      = 5
 run_every_minutes = 60
 time_zone         = "Europe/Brussels"
 
-manual_invokers             = ["user:ops@example.com"]
-allow_ingress_from_internet = true
+manual_invokers = ["user:ops@example.com"]
 # "all_users" only where no Domain Restricted Sharing policy applies (README, step 3).
 public_access         = "invoker_iam_disabled"
 report_retention_days = 90
