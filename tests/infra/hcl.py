@@ -88,3 +88,18 @@ def terraform_accepts(tf: dict[str, Any], variable: str, value: Any, workdir: Pa
     planned = subprocess.run([terraform, f"-chdir={module}", "plan", "-input=false"], capture_output=True, text=True)
     assert planned.returncode == 0 or "refused" in planned.stderr, planned.stderr
     return planned.returncode == 0
+
+
+def terraform_value(value: str, workdir: Path, stand_ins: str = "") -> Any:
+    """What Terraform itself makes of an expression of the configuration ("${...}"), in a module
+    of its own: `stand_ins` is HCL (locals) for what the expression reads, the references to
+    resources rewritten to them by the caller. No provider to download."""
+    module = workdir / "value"
+    module.mkdir(parents=True, exist_ok=True)
+    (module / "main.tf").write_text(f'{stand_ins}\noutput "value" {{\n  value = {expression(value)}\n}}\n')
+    terraform = shutil.which("terraform")
+    assert terraform, "terraform evaluates the configuration's expressions"
+    run = [terraform, f"-chdir={module}"]
+    subprocess.run([*run, "plan", "-input=false", "-out=plan"], check=True, capture_output=True, text=True)
+    shown = subprocess.run([*run, "show", "-json", "plan"], check=True, capture_output=True, text=True)
+    return json.loads(shown.stdout)["planned_values"]["outputs"]["value"]["value"]

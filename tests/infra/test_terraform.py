@@ -223,35 +223,6 @@ def test_firestore_native_with_a_ttl_on_run_reports(tf: dict[str, Any]) -> None:
     assert "ttl_config" in ttl
 
 
-def test_the_operator_is_told_when_it_breaks(tf: dict[str, Any]) -> None:
-    """Log-based metrics per account and alerts on them: an account to reconnect, runs failing
-    twice in a row, no successful run in three hours. Their filters quote the very lines the
-    code logs, so a reworded log line fails here rather than silencing an alert."""
-    metrics = _local(tf, "metrics")
-    runner_code = (TF.parents[1] / "sync" / "runner.py").read_text()
-    quoted = {name: re.findall(r'\\?"([a-z][^"\\]+)\\?"', log_filter) for name, log_filter in metrics.items()}
-    assert [len(messages) for messages in quoted.values()] == [2, 1, 1]
-    for name, messages in quoted.items():
-        for message in messages:
-            assert f'"{message}"' in runner_code, f"{name}: {message!r} is not logged by the runner"
-    assert "failures_in_a_row>=2" in metrics["failing"]
-    assert "failures_in_a_row" in runner_code
-    metric = resources(tf, "google_logging_metric")["account"]
-    assert metric["label_extractors"]["account"] == "EXTRACT(jsonPayload.account)"
-    lines = resources(tf, "google_monitoring_alert_policy")["line"]
-    assert set(_local(tf, "line_alerts")) == {
-        "needs-reconnect",
-        "failing",
-    }
-    assert "condition_threshold" in lines["conditions"][0]
-    stale = resources(tf, "google_monitoring_alert_policy")["stale"]
-    assert stale["conditions"][0]["condition_absent"][0]["duration"] == "10800s"
-    channel = resources(tf, "google_monitoring_notification_channel")["email"]
-    assert channel["labels"] == {"email_address": "${var.alert_email}"}
-    for policy in (lines, stale):
-        assert policy["notification_channels"] == "${local.channels}"
-
-
 def test_variables_documented_and_the_environment_complete(tf: dict[str, Any]) -> None:
     for name, body in tf["variable"].items():
         assert body.get("description"), f"variable {name} has no description"
