@@ -129,9 +129,20 @@ variable "github_owner" {
 }
 
 variable "github_repo" {
-  description = "Name of that repository; empty: no triggers, service accounts or roles for CI are made."
+  description = "Name of that repository; empty: no triggers, service accounts or roles for CI are made. Set it only once the repository is connected to Cloud Build in the console (Cloud Build → Repositories (1st gen) → Connect repository): Terraform cannot connect it (provider issue #8961), and until then creating a trigger fails with \"Repository mapping does not exist\". The README applies without it first."
   type        = string
   default     = ""
+}
+
+variable "deploy_approvers" {
+  description = "Who approves deploys of main, having read the plan (user: or group: members): granted roles/cloudbuild.builds.approver. Required when github_repo is set."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.deploy_approvers : can(regex("^(user|group):[^@\\s]+@[^@\\s]+$", m))])
+    error_message = "People approve: user: and group: members only."
+  }
 }
 
 variable "environment" {
@@ -147,7 +158,7 @@ variable "tf_state_bucket" {
 }
 
 variable "plans_bucket" {
-  description = "The GCS bucket where the deploy trigger keeps each applied plan."
+  description = "The GCS bucket where the plan trigger keeps every plan (plans/COMMIT_SHA/), whether or not it is approved and applied."
   type        = string
   default     = ""
 }
