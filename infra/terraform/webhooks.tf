@@ -34,7 +34,10 @@ resource "google_cloudfunctions2_function" "receiver" {
   }
 
   service_config {
-    available_memory               = "256M"
+    available_memory = "256M"
+    # The receiver reads a request's body (at most 64 KB) within a read deadline of about 5 s,
+    # then waits 2 s for the sync function to take the targeted run: the timeout must cover
+    # both, or Cloud Run cuts a slow but honest delivery short.
     timeout_seconds                = 10
     max_instance_count             = var.webhook_max_instances
     min_instance_count             = 0

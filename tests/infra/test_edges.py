@@ -45,6 +45,8 @@ def test_the_receiver_reaches_the_sync_function_through_its_ingress(tf: dict[str
     assert receiver_env["SYNC_SYNC_FUNCTION_URL"] == "${google_cloudfunctions2_function.sync.service_config[0].uri}"
     assert "vpc_connector" not in functions["receiver"]["service_config"][0]
     assert functions["sync"]["service_config"][0]["ingress_settings"] == "ALLOW_ALL"
+    # Room for the receiver's read deadline (about 5 s) and its 2 s hand-off to the sync function.
+    assert functions["receiver"]["service_config"][0]["timeout_seconds"] >= 5 + 2
     assert "allow_ingress_from_internet" not in tf["variable"]
 
 
