@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
 
@@ -257,6 +258,7 @@ def accounts_add(account_id: str, user: str | None, group: str, tags: str, defau
             account_id,
             teamleader_secret=f"{settings.secret_prefix}{account_id}-teamleader-tokens",
             destinations=None if user is None else [],
+            added_at=datetime.now(tz=UTC).isoformat(timespec="seconds"),
         )
         if user is None:
             record.targets[0] = new_destination(account_id, None, settings.secret_prefix)

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # synced fine once this long has passed, and an unfinished, failed or new one at once.
     run_every_minutes: float = Field(60.0, gt=0)
     tick_minutes: float = Field(5.0, gt=0)
+    # An enabled account without an ordinary run for this long (or never run, this long after
+    # it was added) is named by every scheduled tick, and an alert fires (sync/heartbeat.py).
+    overdue_hours: float = Field(3.0, gt=0)
     # Teamleader announces no deletions: a full run mirrors them, this often at least.
     full_run_every_hours: float = Field(24.0, gt=0)
     # Run reports older than this are deleted (Firestore's TTL policy, or on save in SQLite).

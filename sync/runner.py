@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
+from sync import heartbeat
 from sync.config import Settings
 from sync.engine import ConnectionReport, EngineOptions
 from sync.errors import (
@@ -125,14 +126,14 @@ class Runner:
         self.sleep = sleep
         self.progress = progress
 
-    def due_accounts(self) -> list[AccountRecord]:
+    def due_accounts(self, listed: list[AccountRecord] | None = None) -> list[AccountRecord]:
         """Enabled accounts that can run, the longest-waiting first so that none starves. An
         account to reconnect waits for a person, and so does one whose every destination is
         to reconnect or held before a mass deletion. (A scheduled invocation serves, of these,
         the ones whose turn it is: `is_due`.)"""
         records = [
             r
-            for r in self.state.accounts()
+            for r in (self.state.accounts() if listed is None else listed)
             if r.enabled and r.status != "needs_reauth" and any(map(_runnable, r.targets))
         ]
         return sorted(records, key=lambda r: r.last_run or "")
@@ -190,7 +191,10 @@ class Runner:
                 raise UnknownAccountError(f"{account} has no destination for that user")
             records = [record]
         else:
-            runnable = self.due_accounts()
+            listed = self.state.accounts()
+            if scheduled:
+                heartbeat.beat(listed, self.clock(), self.settings.overdue_hours)
+            runnable = self.due_accounts(listed)
             if targeted:
                 records = [r for r in runnable if self.state.hints(r.account_id)]
             else:

@@ -38,7 +38,7 @@ resource "google_project_iam_member" "ci_logs" {
   member  = "serviceAccount:${google_service_account.ci[0].email}"
 }
 
-# main: plan and apply, once a person has approved the build.
+# main: plan, and apply once a person has approved it (the two triggers below).
 resource "google_service_account" "deployer" {
   count        = local.ci_enabled ? 1 : 0
   account_id   = "${var.name}-deploy"
@@ -82,6 +82,31 @@ resource "google_cloudbuild_trigger" "checks" {
   }
 }
 
+# main, in two builds: the plan, shown and kept; then, once a person named in deploy_approvers
+# has read it and approved, the apply of that very plan. approval_required holds a build before
+# its first step, so the plan cannot be in the build that waits: it is a build of its own.
+resource "google_cloudbuild_trigger" "plan" {
+  count           = local.ci_enabled ? 1 : 0
+  name            = "${var.name}-plan"
+  location        = "global"
+  filename        = "cloudbuild-plan.yaml"
+  service_account = google_service_account.deployer[0].id
+
+  github {
+    owner = var.github_owner
+    name  = var.github_repo
+    push {
+      branch = "^main$"
+    }
+  }
+
+  substitutions = {
+    _ENV             = var.environment
+    _TF_STATE_BUCKET = var.tf_state_bucket
+    _PLANS_BUCKET    = var.plans_bucket
+  }
+}
+
 resource "google_cloudbuild_trigger" "deploy" {
   count           = local.ci_enabled ? 1 : 0
   name            = "${var.name}-deploy"
@@ -102,8 +127,22 @@ resource "google_cloudbuild_trigger" "deploy" {
   }
 
   substitutions = {
-    _ENV             = var.environment
     _TF_STATE_BUCKET = var.tf_state_bucket
     _PLANS_BUCKET    = var.plans_bucket
   }
+
+  lifecycle {
+    precondition {
+      condition     = length(var.deploy_approvers) > 0
+      error_message = "Name who approves deploys (deploy_approvers): a deploy waits for an approval nobody else is granted."
+    }
+  }
+}
+
+# Who may approve (or reject) a waiting deploy, having read its plan.
+resource "google_project_iam_member" "deploy_approvers" {
+  for_each = toset(local.ci_enabled ? var.deploy_approvers : [])
+  project  = var.project_id
+  role     = "roles/cloudbuild.builds.approver"
+  member   = each.value
 }

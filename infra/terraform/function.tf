@@ -16,9 +16,13 @@ resource "google_storage_bucket" "source" {
     enabled = true
   }
 
+  # Each source has a name of its own (its hash), and Terraform deletes the object a new one
+  # replaces; versioning keeps that object as a noncurrent version. Those go 30 days later (time
+  # to go back to a recent source); the live source, which the functions name, is never touched.
   lifecycle_rule {
     condition {
-      num_newer_versions = 10
+      days_since_noncurrent_time = 30
+      with_state                 = "ARCHIVED"
     }
     action {
       type = "Delete"
@@ -49,7 +53,7 @@ resource "google_storage_bucket_object" "source" {
 }
 
 resource "google_cloudfunctions2_function" "sync" {
-  #checkov:skip=CKV_GCP_124:Ingress from the internet is a variable (allow_ingress_from_internet) so that people can fire it with curl; every request still needs an identity token of an invoker (no allUsers).
+  #checkov:skip=CKV_GCP_124:The webhook receiver calls it over its public address (it has no VPC egress) and people fire it with curl; every request still needs an identity token of a named invoker (no allUsers).
   name     = var.name
   location = var.region
 
@@ -72,8 +76,11 @@ resource "google_cloudfunctions2_function" "sync" {
     min_instance_count               = 0
     max_instance_request_concurrency = 1
     service_account_email            = google_service_account.runtime.email
-    ingress_settings                 = var.allow_ingress_from_internet ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY"
-    all_traffic_on_latest_revision   = true
+    # Not internal-only: Cloud Scheduler would still reach it, but the webhook receiver, a Cloud
+    # Run service without VPC egress, calls its run.app address from outside any VPC, which
+    # internal ingress refuses. Every request needs an invoker's identity token.
+    ingress_settings               = "ALLOW_ALL"
+    all_traffic_on_latest_revision = true
     environment_variables = {
       SYNC_STATE_BACKEND          = "firestore"
       SYNC_FIRESTORE_PROJECT      = var.project_id

@@ -75,6 +75,16 @@ resource "google_project_iam_member" "runtime_token_secrets" {
   }
 }
 
+# Token secrets registered before the prefix existed (or from a machine without
+# SYNC_SECRET_PREFIX) keep their names, which the condition above leaves out: each is granted by
+# name, so those accounts sync without being connected again.
+resource "google_secret_manager_secret_iam_member" "runtime_tokens_outside_prefix" {
+  for_each  = toset(var.names_outside_prefix)
+  secret_id = "projects/${data.google_project.this.number}/secrets/${each.value}"
+  role      = google_project_iam_custom_role.token_rotator.id
+  member    = "serviceAccount:${google_service_account.runtime.email}"
+}
+
 # IAM changes take a while to reach every service: a build or a first request made at once
 # can be refused.
 resource "time_sleep" "iam_settle" {
@@ -84,5 +94,6 @@ resource "time_sleep" "iam_settle" {
     google_project_iam_member.runtime_firestore,
     google_project_iam_member.runtime_token_secrets,
     google_secret_manager_secret_iam_member.runtime_client_access,
+    google_secret_manager_secret_iam_member.runtime_tokens_outside_prefix,
   ]
 }

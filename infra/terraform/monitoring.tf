@@ -1,13 +1,19 @@
+# Log-based metrics: what the function and Cloud Scheduler log, counted. The alerts on them are
+# in alerts.tf.
 locals {
   # The function's log lines are JSON (sync/logs.py): Cloud Run puts them in jsonPayload.
   function_logs = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.name}\""
+  # Three metrics with an `account` label (one series per account that logged such a line).
   metrics = {
     # An account whose refresh token was refused (or could not be stored): a person must reconnect it.
     needs-reconnect = "jsonPayload.message=(\"a refresh token was refused: the account must be reconnected\" OR \"a rotated refresh token could not be stored; reconnect the account\")"
     # A run that failed after another failed one.
     failing = "jsonPayload.message=\"account run failed\" AND jsonPayload.failures_in_a_row>=2"
-    # A run that returned (finished, or stopped at its budget and goes on at the next tick).
-    synced = "jsonPayload.message=\"account synced\""
+    # Named by every scheduled tick while an enabled account goes without an ordinary run past
+    # SYNC_OVERDUE_HOURS (3), one that never ran counted from when it was added
+    # (sync/heartbeat.py). A line that comes, not one that stops: an alert on a metric's absence
+    # never fires for an account that never had a point.
+    overdue = "jsonPayload.message=\"account overdue: no ordinary run for longer than it should have taken\""
   }
 }
 
@@ -33,76 +39,42 @@ resource "google_logging_metric" "account" {
   depends_on = [time_sleep.apis_settle]
 }
 
-resource "google_monitoring_notification_channel" "email" {
-  count        = var.alert_email == "" ? 0 : 1
-  display_name = "${var.name} operator"
-  type         = "email"
-  labels       = { email_address = var.alert_email }
-  depends_on   = [time_sleep.apis_settle]
+# One line from every scheduled tick the function serves: it runs.
+resource "google_logging_metric" "tick" {
+  name   = "${var.name}-tick"
+  filter = "${local.function_logs} AND jsonPayload.message=\"scheduled tick\""
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+  }
+
+  depends_on = [time_sleep.apis_settle]
 }
 
-locals {
-  channels = google_monitoring_notification_channel.email[*].id
-  # Alerts on a log-based metric: any line in five minutes, per account.
-  line_alerts = {
-    needs-reconnect = "An account must be reconnected: run `python -m sync connect` for the side its status names."
-    failing         = "An account's runs failed twice in a row or more: `GET /` or `python -m sync status` says why (error id in the logs)."
+# Cloud Scheduler's own log of a tick the function refused, failed or did not answer in time.
+# A function that never ran shows here from its first tick, where it has no line to miss.
+resource "google_logging_metric" "tick_failed" {
+  name   = "${var.name}-tick-failed"
+  filter = "resource.type=\"cloud_scheduler_job\" AND resource.labels.job_id=\"${var.name}\" AND severity>=ERROR"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
   }
+
+  depends_on = [time_sleep.apis_settle]
 }
 
-resource "google_monitoring_alert_policy" "line" {
-  for_each     = local.line_alerts
-  display_name = "${var.name}: ${each.key}"
-  combiner     = "OR"
-
-  conditions {
-    display_name = each.key
-    condition_threshold {
-      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"logging.googleapis.com/user/${google_logging_metric.account[each.key].name}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period     = "300s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["metric.label.account"]
-      }
-    }
+# Alerting learns of a new log-based metric minutes after it is made: an alert policy created at
+# once fails with "Cannot find metric(s) … it could take up to 10 minutes to become available"
+# (provider issue #11102). The alerts wait that long, again whenever a metric is added.
+resource "time_sleep" "metrics_settle" {
+  create_duration = "600s"
+  triggers = {
+    metrics = join(",", sort(concat(
+      [for metric in google_logging_metric.account : metric.name],
+      [google_logging_metric.tick.name, google_logging_metric.tick_failed.name],
+    )))
   }
-
-  documentation {
-    content   = each.value
-    mime_type = "text/markdown"
-  }
-
-  notification_channels = local.channels
-}
-
-# No run has returned for an account in three hours (it should every hour): it is held,
-# disabled by mistake, or the function is not running at all.
-resource "google_monitoring_alert_policy" "stale" {
-  display_name = "${var.name}: no successful run in 3 hours"
-  combiner     = "OR"
-
-  conditions {
-    display_name = "stale"
-    condition_absent {
-      filter   = "resource.type=\"cloud_run_revision\" AND metric.type=\"logging.googleapis.com/user/${google_logging_metric.account["synced"].name}\""
-      duration = "10800s"
-      aggregations {
-        alignment_period     = "3600s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["metric.label.account"]
-      }
-    }
-  }
-
-  documentation {
-    content   = "No run of this account has returned in three hours. `GET /` or `python -m sync status` shows whether it is held, needs reconnecting or failing."
-    mime_type = "text/markdown"
-  }
-
-  notification_channels = local.channels
 }

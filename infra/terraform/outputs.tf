@@ -1,16 +1,8 @@
+# Plain values, for `$(terraform output -raw NAME)`: a command inside an output would reach the
+# shell as one word, its quotes and its $(...) unexpanded. The README writes the commands.
 output "function_url" {
-  description = "The function's HTTPS address."
+  description = "The sync function's HTTPS address (POST fires a run, GET answers every account's status)."
   value       = google_cloudfunctions2_function.sync.service_config[0].uri
-}
-
-output "curl_command" {
-  description = "Fires the sync by hand (you must be one of manual_invokers); add ?account=ID&mode=full as needed."
-  value       = "curl -X POST -H \"Authorization: Bearer $(gcloud auth print-identity-token)\" \"${google_cloudfunctions2_function.sync.service_config[0].uri}\""
-}
-
-output "status_command" {
-  description = "Every account's status, as JSON."
-  value       = "curl -H \"Authorization: Bearer $(gcloud auth print-identity-token)\" \"${google_cloudfunctions2_function.sync.service_config[0].uri}\""
 }
 
 output "runtime_service_account" {
@@ -19,7 +11,7 @@ output "runtime_service_account" {
 }
 
 output "operator_env" {
-  description = "The settings `python -m sync accounts add` and `connect` need on an operator's machine."
+  description = "The settings `python -m sync accounts add` and `connect` need on an operator's machine: `eval \"$(terraform output -raw operator_env)\"`."
   value       = "export SYNC_STATE_BACKEND=firestore SYNC_FIRESTORE_PROJECT=${var.project_id} SYNC_SECRETS_BACKEND=secretmanager SYNC_SECRET_MANAGER_PROJECT=${var.project_id} SYNC_SECRET_PREFIX=${local.secret_prefix} SYNC_WEBHOOK_URL=${google_cloudfunctions2_function.receiver.service_config[0].uri}"
 }
 

@@ -88,10 +88,26 @@ variable "manual_invokers" {
   }
 }
 
-variable "allow_ingress_from_internet" {
-  description = "Accept requests from outside Google Cloud (needed to fire it with curl from a laptop; invokers still need an identity token). False keeps ingress internal: Cloud Scheduler still reaches it."
-  type        = bool
-  default     = true
+variable "public_access" {
+  description = "How the public functions (the webhook receiver; the people's page when it comes) are opened to callers without a Google identity. \"invoker_iam_disabled\" (Google's recommended way, and the one an organisation's Domain Restricted Sharing policy allows): Cloud Run's invoker IAM check is switched off on their services with gcloud, which must be installed and signed in where Terraform applies. \"all_users\": roles/run.invoker for allUsers, refused under Domain Restricted Sharing unless the project has an exception (README)."
+  type        = string
+  default     = "invoker_iam_disabled"
+
+  validation {
+    condition     = contains(["invoker_iam_disabled", "all_users"], var.public_access)
+    error_message = "Either \"invoker_iam_disabled\" or \"all_users\"."
+  }
+}
+
+variable "names_outside_prefix" {
+  description = "Token secrets whose names lack the deployment's prefix (registered before it existed, or from a machine without SYNC_SECRET_PREFIX), e.g. [\"acme-teamleader-tokens\", \"acme-google-tokens\"]: the runtime is granted the token role on each by name. Names only: values never pass through Terraform."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.names_outside_prefix : can(regex("^[A-Za-z0-9_-]+-tokens$", n))])
+    error_message = "Names of token secrets only (ending in -tokens), not the OAuth clients' secrets."
+  }
 }
 
 variable "report_retention_days" {
@@ -113,9 +129,20 @@ variable "github_owner" {
 }
 
 variable "github_repo" {
-  description = "Name of that repository; empty: no triggers, service accounts or roles for CI are made."
+  description = "Name of that repository; empty: no triggers, service accounts or roles for CI are made. Set it only once the repository is connected to Cloud Build in the console (Cloud Build → Repositories (1st gen) → Connect repository): Terraform cannot connect it (provider issue #8961), and until then creating a trigger fails with \"Repository mapping does not exist\". The README applies without it first."
   type        = string
   default     = ""
+}
+
+variable "deploy_approvers" {
+  description = "Who approves deploys of main, having read the plan (user: or group: members): granted roles/cloudbuild.builds.approver. Required when github_repo is set."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.deploy_approvers : can(regex("^(user|group):[^@\\s]+@[^@\\s]+$", m))])
+    error_message = "People approve: user: and group: members only."
+  }
 }
 
 variable "environment" {
@@ -131,7 +158,7 @@ variable "tf_state_bucket" {
 }
 
 variable "plans_bucket" {
-  description = "The GCS bucket where the deploy trigger keeps each applied plan."
+  description = "The GCS bucket where the plan trigger keeps every plan (plans/COMMIT_SHA/), whether or not it is approved and applied."
   type        = string
   default     = ""
 }

@@ -1,5 +1,6 @@
 # The webhook receiver: a function of its own, public (Teamleader cannot present a Google
-# identity), whose only credential is the per-connection secret in each address. It reads the
+# identity; how it is opened: public.tf), whose only credential is the per-connection secret in
+# each address. It reads the
 # account records and writes hints in Firestore, and asks the private sync function for a
 # targeted run; it holds no token and no secret.
 
@@ -33,7 +34,10 @@ resource "google_cloudfunctions2_function" "receiver" {
   }
 
   service_config {
-    available_memory               = "256M"
+    available_memory = "256M"
+    # The receiver reads a request's body (at most 64 KB) within a read deadline of about 5 s,
+    # then waits 2 s for the sync function to take the targeted run: the timeout must cover
+    # both, or Cloud Run cuts a slow but honest delivery short.
     timeout_seconds                = 10
     max_instance_count             = var.webhook_max_instances
     min_instance_count             = 0
@@ -49,15 +53,6 @@ resource "google_cloudfunctions2_function" "receiver" {
   }
 
   depends_on = [time_sleep.iam_settle, google_firestore_database.state]
-}
-
-# Public on purpose, and the only public resource: see the file's first lines.
-resource "google_cloud_run_service_iam_member" "receiver_public" {
-  #checkov:skip=CKV_GCP_102:The webhook receiver must take Teamleader's unauthenticated POSTs; each address carries a 256-bit secret, checked before anything is read.
-  location = google_cloudfunctions2_function.receiver.location
-  service  = google_cloudfunctions2_function.receiver.name
-  role     = "roles/run.invoker"
-  member   = "allUsers"
 }
 
 # The receiver may ask the sync function for a targeted run, as the scheduler asks for a tick.

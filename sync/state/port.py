@@ -232,6 +232,8 @@ class AccountRecord:
     destinations: list[DestinationRecord] | None = None
     # SHA-256 (hex) of the secret in the connection's webhook address; None: no webhooks.
     webhook_token_sha256: str | None = None
+    # When `accounts add` registered it (ISO 8601): an account that never ran is overdue from then.
+    added_at: str | None = None
 
     def __post_init__(self) -> None:
         self.teamleader_secret = self.teamleader_secret or f"{self.account_id}-teamleader-tokens"

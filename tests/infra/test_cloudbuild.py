@@ -1,6 +1,7 @@
 """The Cloud Build configurations: checks for pull requests and branches under a low-privilege
-account, a deploy of main that applies only after approval, pinned images, and settings that
-live in the repository."""
+account; for main a plan, then its apply once a named person has approved it; pinned images,
+and settings that live in the repository. The two builds of main run step by step in
+test_deploy_builds.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from tests.infra.test_terraform import TF, _load
+from tests.infra.hcl import TF, terraform_accepts
+from tests.infra.hcl import load as _load
 
 ROOT = TF.parents[1]
 
@@ -25,12 +27,12 @@ def _script(step: dict[str, Any]) -> str:
 
 
 def test_every_image_is_pinned_and_the_tests_run_on_the_functions_python() -> None:
-    for name in ("cloudbuild.yaml", "cloudbuild-deploy.yaml"):
-        steps = _build(name)["steps"]
-        for step in steps:
+    for name in ("cloudbuild.yaml", "cloudbuild-plan.yaml", "cloudbuild-deploy.yaml"):
+        for step in _build(name)["steps"]:
             image = step["name"]
             assert re.search(r":\d+\.\d+\.\d+", image), f"{name}: {image} is not pinned to a version"
-        (test,) = [s for s in steps if s["id"] == "test"]
+    for name in ("cloudbuild.yaml", "cloudbuild-plan.yaml"):
+        (test,) = [s for s in _build(name)["steps"] if s["id"] == "test"]
         assert test["name"].startswith("python:3.12."), "the function runs python312"
         assert _script(test) == ".ci/cloudbuild-test"
     # No download at all, so no checksum to trust: Terraform comes from its pinned image.
@@ -47,19 +49,26 @@ def test_checks_plan_nothing_and_keep_nothing() -> None:
     assert "terraform plan" not in scripts and "terraform apply" not in scripts
 
 
-def test_the_deploy_applies_the_plan_it_keeps_from_a_committed_environment() -> None:
-    build = _build("cloudbuild-deploy.yaml")
-    steps = {step["id"]: _script(step) for step in build["steps"]}
-    assert list(steps) == ["terraform-binary", "test", "terraform-plan", "terraform-apply"]
+def test_main_plans_in_one_build_and_applies_that_plan_in_another() -> None:
+    plan = _build("cloudbuild-plan.yaml")
+    steps = {step["id"]: _script(step) for step in plan["steps"]}
+    assert list(steps) == ["terraform-binary", "test", "terraform-plan", "keep-plan"]
     assert '-var-file="env/${_ENV}.tfvars" -out=tfplan' in steps["terraform-plan"]
-    assert "terraform show -no-color tfplan > plan.txt" in steps["terraform-plan"]
-    assert "terraform apply -input=false tfplan" in steps["terraform-apply"]
-    assert build["artifacts"]["objects"]["paths"] == ["infra/terraform/plan.txt"]
-    assert (TF / "env" / f"{build['substitutions']['_ENV']}.tfvars").exists()
+    # Kept by a step of its own, not as artifacts: those are uploaded only if every step passed.
+    assert "artifacts" not in plan
+    assert (TF / "env" / f"{plan['substitutions']['_ENV']}.tfvars").exists()
+    deploy = _build("cloudbuild-deploy.yaml")
+    steps = {step["id"]: _script(step) for step in deploy["steps"]}
+    assert list(steps) == ["terraform-binary", "fetch-plan", "terraform-apply"]
+    assert "terraform plan" not in "\n".join(steps.values()), "the deploy applies the plan it was shown, no other"
+    assert "artifacts" not in deploy
+    for step in deploy["steps"][1:]:
+        assert step["name"].startswith("gcr.io/google.com/cloudsdktool/google-cloud-cli:"), "gcloud for public.tf"
 
 
-def test_triggers_split_checks_from_an_approved_deploy() -> None:
-    triggers = _load()["resource"]["google_cloudbuild_trigger"]
+def test_triggers_split_checks_from_a_plan_and_an_approved_deploy_of_main() -> None:
+    tf = _load()
+    triggers = tf["resource"]["google_cloudbuild_trigger"]
     checks = triggers["checks"]
     assert checks["for_each"] == '${toset(local.ci_enabled ? ["pull-requests", "branches"] : [])}'
     assert checks["filename"] == "cloudbuild.yaml"
@@ -68,13 +77,29 @@ def test_triggers_split_checks_from_an_approved_deploy() -> None:
     by_event = {name: body for block in events for name, body in block.items()}
     assert by_event["pull_request"]["content"][0] == {"branch": ".*"}
     assert by_event["push"]["content"][0] == {"branch": "^main$", "invert_regex": True}
-    deploy = triggers["deploy"]
-    assert deploy["filename"] == "cloudbuild-deploy.yaml"
-    assert deploy["service_account"] == "${google_service_account.deployer[0].id}"
+    plan, deploy = triggers["plan"], triggers["deploy"]
+    assert (plan["filename"], deploy["filename"]) == ("cloudbuild-plan.yaml", "cloudbuild-deploy.yaml")
+    for trigger in (plan, deploy):
+        assert trigger["service_account"] == "${google_service_account.deployer[0].id}"
+        assert trigger["github"][0]["push"][0]["branch"] == "^main$"
+        assert trigger["substitutions"]["_PLANS_BUCKET"] == "${var.plans_bucket}"
+    assert "approval_config" not in plan, "the plan is shown before anyone is asked"
     assert deploy["approval_config"][0]["approval_required"] is True
-    assert deploy["github"][0]["push"][0]["branch"] == "^main$"
-    ci_roles = _load()["resource"]["google_project_iam_member"]["ci_logs"]
+    # Someone named may approve; a deploy trigger without anyone is refused at plan time.
+    approvers = tf["resource"]["google_project_iam_member"]["deploy_approvers"]
+    assert approvers["role"] == "roles/cloudbuild.builds.approver"
+    assert approvers["for_each"] == "${toset(local.ci_enabled ? var.deploy_approvers : [])}"
+    (precondition,) = deploy["lifecycle"][0]["precondition"]
+    assert precondition["condition"] == "${length(var.deploy_approvers) > 0}"
+    ci_roles = tf["resource"]["google_project_iam_member"]["ci_logs"]
     assert ci_roles["role"] == "roles/logging.logWriter"
+
+
+def test_approvers_are_people(tmp_path: Path) -> None:
+    tf = _load()
+    assert terraform_accepts(tf, "deploy_approvers", ["user:lead@example.com", "group:ops@example.com"], tmp_path)
+    for member in ("serviceAccount:ci@p.iam.gserviceaccount.com", "allUsers", "domain:example.com"):
+        assert not terraform_accepts(tf, "deploy_approvers", [member], tmp_path), member
 
 
 def test_the_readme_lists_the_deployers_roles_exactly() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from sandbox.datagen import generate
 from sandbox.httpserver import Request, Response
 from sandbox.stack import SandboxStack
+from sync import heartbeat
 from sync.errors import AccountBusyError, UnknownAccountError
 from sync.runner import Invocation, Runner
 from sync.secrets.localfile import LocalFileSecrets
@@ -216,3 +218,32 @@ def test_ticks_serve_unfinished_and_failed_accounts_soon_and_finished_ones_hourl
     assert beta is not None and beta.failures_in_a_row == 3
     # A person firing it by hand is served whatever the schedule says.
     assert {o.account for o in make_runner(harness).run().accounts} == {"alpha", "beta"}
+
+
+def test_every_tick_says_it_ran_and_names_the_accounts_left_unserved(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The alerts need something to count: a line from every scheduled tick, and one per
+    account left without an ordinary run past `overdue_hours` (a revoked account here, and one
+    registered hours ago that never ran), never one for an account served on time."""
+    harness = Harness.create(stack, sqlite_state, generate(40, 0, seed=71), tmp_path, "alpha")
+    add_account(harness, "beta", 40, 72)
+    added = datetime.fromtimestamp(stack.clock.now(), tz=UTC).isoformat(timespec="seconds")
+    sqlite_state.put_account(AccountRecord("gamma", enabled=True, status="needs_reauth", added_at=added))
+    stack.teamleader.revoke("beta")
+    caplog.set_level(logging.INFO, logger="sync.heartbeat")
+    overdue_by_tick = []
+    for _ in range(4):
+        caplog.clear()
+        make_runner(harness).run(scheduled=True)
+        stack.clock.advance(3600)
+        lines = [r for r in caplog.records if r.name == "sync.heartbeat"]
+        assert [r.getMessage() for r in lines].count(heartbeat.TICK) == 1
+        overdue_by_tick.append(sorted(getattr(r, "account", "") for r in lines if r.getMessage() == heartbeat.OVERDUE))
+    # beta last ran (and was refused) at the first tick, gamma was added then: both pass three
+    # hours at the fourth; alpha, served every hour, never.
+    assert overdue_by_tick == [[], [], [], ["beta", "gamma"]]
+    # Ticks only: an invocation fired by hand or by a webhook is no heartbeat.
+    caplog.clear()
+    make_runner(harness).run()
+    assert not [r for r in caplog.records if r.name == "sync.heartbeat"]

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -123,6 +124,9 @@ def test_client_secrets_come_from_a_file_or_a_prompt_never_the_command_line(tmp_
     cli = CliRunner()
     env = {"SYNC_SQLITE_PATH": str(tmp_path / "s.sqlite3"), "SYNC_SECRETS_FILE": str(tmp_path / "secrets.json")}
     assert cli.invoke(main, ["accounts", "add", "acme"], env=env).exit_code == 0
+    # When it was added: a connection that never runs is overdue from then (sync/heartbeat.py).
+    record = SqliteState(env["SYNC_SQLITE_PATH"]).account("acme")
+    assert record is not None and record.added_at and datetime.fromisoformat(record.added_at).tzinfo
     on_the_line = cli.invoke(main, ["connect", "google", "--account", "acme", "--client-secret", "s3cret"], env=env)
     assert on_the_line.exit_code == 2 and "No such option" in on_the_line.output
     empty = cli.invoke(main, ["connect", "google", "--account", "acme", "--client-id", "id"], env=env, input="\n")

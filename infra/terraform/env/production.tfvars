@@ -13,13 +13,20 @@ tick_minutes      = 5
 run_every_minutes = 60
 time_zone         = "Europe/Brussels"
 
-manual_invokers             = ["user:ops@example.com"]
-allow_ingress_from_internet = true
-report_retention_days       = 90
-alert_email                 = "ops@example.com"
+manual_invokers = ["user:ops@example.com"]
+# "all_users" only where no Domain Restricted Sharing policy applies (README, step 3).
+public_access         = "invoker_iam_disabled"
+report_retention_days = 90
+alert_email           = "ops@example.com"
 
+# The Cloud Build triggers. Terraform cannot connect GitHub to Cloud Build (provider issue #8961):
+# until a person has connected the repository in the console (README, step 6), creating them
+# fails with "Repository mapping does not exist", so the first apply leaves them out
+# (-var=github_repo=) and the one after the connection makes them.
 github_owner    = "example"
 github_repo     = "teamleader-google-contacts-sync"
 environment     = "production"
 tf_state_bucket = "my-sync-project-tfstate"
 plans_bucket    = "my-sync-project-plans"
+# Who reads each plan of main and approves its deploy (user: or group:).
+deploy_approvers = ["user:lead@example.com"]
