@@ -23,10 +23,10 @@ from sync.connect import TEAMLEADER_REDIRECT_PORT, connect_google, connect_teaml
 from sync.engine import ConnectionReport, RunReport
 from sync.errors import SyncError
 from sync.ports import Mode
+from sync.report_table import print_report
 from sync.runner import Invocation, Runner
 from sync.secrets.port import RESERVED_ACCOUNT_PREFIXES, client_secret_name
 from sync.state.port import (
-    DEFAULT_DESTINATION,
     MAX_DESTINATIONS,
     AccountRecord,
     DestinationRecord,
@@ -84,47 +84,6 @@ def _counts(report: ConnectionReport) -> str:
     return f"companies {report.companies_read} · {counts}{destinations}"
 
 
-def _print_report(report: RunReport) -> None:
-    where = report.account if report.destination == DEFAULT_DESTINATION else f"{report.account} → {report.destination}"
-    if report.error:
-        click.echo(f"{where}: {report.status}: {report.error}")
-    if not console.is_terminal:
-        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-        return
-    table = Table(title=f"{where}: {report.status} ({report.mode}{', dry run' if report.dry_run else ''})")
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    for name in (
-        "companies_read",
-        "read",
-        "created",
-        "updated",
-        "deleted",
-        "unchanged",
-        "skipped",
-        "failed",
-        "still_failing",
-        "uncertain",
-    ):
-        table.add_row(name, str(getattr(report, name)))
-    table.add_row("Teamleader calls (429s)", f"{report.teamleader_calls} ({report.teamleader_rate_limited})")
-    table.add_row("Google calls (writes)", f"{report.google_calls} ({report.google_writes})")
-    console.print(table)
-    if report.problem:
-        console.print(f"[bold yellow]{report.problem}[/bold yellow]")
-    if report.skip_reasons:
-        reasons = Table(title="skipped, and why")
-        reasons.add_column("reason")
-        reasons.add_column("contacts", justify="right")
-        for reason, count in report.skip_reasons.most_common():
-            reasons.add_row(reason, str(count))
-        console.print(reasons)
-    for failure in report.failures[:10]:
-        console.print(f"[red]refused by Google[/red] {failure['teamleader_id']}: {failure['reason']}")
-    for company_id, reason in list(report.unreadable_companies.items())[:10]:
-        console.print(f"[yellow]company not read, kept as it was[/yellow] {company_id}: {reason}")
-
-
 def _runner(settings: Settings, show: Callable[[ConnectionReport], None] | None = None) -> Runner:
     return Runner(settings, open_state(settings), open_secrets(settings), progress=show)
 
@@ -133,7 +92,7 @@ def _print_invocation(invocation: Invocation) -> None:
     for outcome in invocation.accounts:
         if outcome.report:
             for destination in outcome.report["destinations"]:
-                _print_report(RunReport.from_json(destination))
+                print_report(console, RunReport.from_json(destination))
             for busy in (d for d in outcome.destinations if d.status == "busy"):
                 click.echo(f"{outcome.account} → {busy.destination}: busy (another run writes to its Google user)")
         else:
