@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from sync.errors import (
     ReauthRequiredError,
@@ -23,6 +23,7 @@ from sync.errors import (
     TeamleaderNotFoundError,
     TokenStoreError,
 )
+from sync.progress import Announce, Wait, unheard
 from sync.teamleader_limit import RateLimit
 
 PAGE_SIZE = 100
@@ -71,6 +72,7 @@ class TeamleaderClient:
         clock: Callable[[], float] = time.time,
         attempts: int = 5,
         calls_per_minute: int = 200,
+        on_wait: Announce = unheard,
     ) -> None:
         self._http = http
         self._api_url = api_url.rstrip("/")
@@ -81,7 +83,9 @@ class TeamleaderClient:
         self._sleep = sleep
         self._clock = clock
         self._attempts = attempts
-        self._limit = RateLimit(calls_per_minute, clock=clock, sleep=sleep)
+        self.calls_per_minute = calls_per_minute
+        self._on_wait = on_wait
+        self._limit = RateLimit(calls_per_minute, clock=clock, sleep=sleep, on_wait=on_wait)
         self.calls = 0
         # Calls Teamleader refused with 429 (counted in `calls` too).
         self.rate_limited = 0
@@ -136,6 +140,7 @@ class TeamleaderClient:
             stop=stop_after_attempt(self._attempts),
             wait=wait_exponential_jitter(multiplier=0.5, max=20),
             sleep=self._sleep,
+            before_sleep=self._retrying,
             reraise=True,
         )
         try:
@@ -143,6 +148,9 @@ class TeamleaderClient:
         except (_TransientError, httpx.TransportError) as exc:
             # Still failing after every retry: the run stops here and the next one goes on.
             raise TeamleaderError(503, f"unavailable after {self._attempts} attempts") from exc
+
+    def _retrying(self, attempt: RetryCallState) -> None:
+        self._on_wait(Wait("teamleader_unavailable", attempt.upcoming_sleep))
 
     def call(self, endpoint: str, body: dict[str, Any]) -> Any:
         """POST one API call and return its `data`; waits out rate limits, retries transient
@@ -240,6 +248,11 @@ class TeamleaderClient:
                 raise  # it exists: the refusal is about something else
             return None
         return found
+
+    @staticmethod
+    def calls_by_ids(count: int) -> int:
+        """The fewest calls reading `count` contacts by id takes (more if pages are capped)."""
+        return -(-count // PAGE_SIZE)
 
     def contacts_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
         """The contacts among `ids` that still exist (deleted ones are simply absent)."""

@@ -12,6 +12,8 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from sync.progress import Announce, Wait, WaitCause, unheard
+
 # The reset moment comes to the millisecond, truncated, from a clock that is not ours: waking
 # exactly then can still be too early for the window, and earn a 429.
 RESET_MARGIN = 1.0
@@ -57,11 +59,23 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 class RateLimit:
     """When one client may make its next call."""
 
-    def __init__(self, calls_per_minute: int, *, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+    def __init__(
+        self,
+        calls_per_minute: int,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        on_wait: Announce = unheard,
+    ) -> None:
         self._calls_per_minute = calls_per_minute
         self._clock = clock
         self._sleep = sleep
+        self._on_wait = on_wait
         self._paused_until = 0.0
+        # Why the pause lasts as long as it does (the reason that set its end), and when calls
+        # go at full pace again: later than the pause while the window's last calls are spread.
+        self._paused_for: WaitCause = "teamleader_limit"
+        self._full_pace_at = 0.0
         # When this client's calls of the last minute were made, oldest first.
         self._recent: deque[float] = deque()
 
@@ -74,6 +88,10 @@ class RateLimit:
             self._pause(self._recent[0] + 60 - now)
         wait = self._paused_until - now
         if wait > 0:
+            # Spreading the window's last calls is waiting for the limit too, until the reset.
+            limited = self._paused_for == "teamleader_limit"
+            announced = max(wait, self._full_pace_at - now) if limited else wait
+            self._on_wait(Wait(self._paused_for, announced, self._calls_per_minute))
             self._sleep(wait)
 
     def made(self) -> None:
@@ -92,7 +110,7 @@ class RateLimit:
         until_reset = reset + RESET_MARGIN - self._clock()
         if until_reset <= 0:
             return
-        self._pause(until_reset if left == 0 else until_reset / (left + 1))
+        self._pause(until_reset if left == 0 else until_reset / (left + 1), full_pace_in=until_reset)
 
     def refused(self, answer: httpx.Response, refusals: int) -> None:
         """Wait as the refusal says: Retry-After, else the window's reset, else a back-off that
@@ -103,7 +121,11 @@ class RateLimit:
             come_back = reset + RESET_MARGIN
         backoff = min(BACKOFF_MAX, BACKOFF_FIRST * 2**refusals)
         # A reset already past (clocks disagree) says nothing: back off instead.
-        self._pause(come_back - now if come_back is not None and come_back > now else backoff)
+        wait = come_back - now if come_back is not None and come_back > now else backoff
+        self._pause(wait, "teamleader_refused")
 
-    def _pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
+    def _pause(self, seconds: float, cause: WaitCause = "teamleader_limit", *, full_pace_in: float = 0.0) -> None:
+        now = self._clock()
+        if now + seconds > self._paused_until:
+            self._paused_until, self._paused_for = now + seconds, cause
+        self._full_pace_at = max(self._full_pace_at, now + full_pace_in)
