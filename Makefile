@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 
 CHECKOV := $(VENV)/checkov/bin/checkov
 
-.PHONY: demo test lint mutants fuzz install clean
+.PHONY: demo demo-realistic test lint mutants fuzz install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(CHECKOV):
 
 demo: install
 	$(PY) -m sandbox demo
+
+# The same demo at Teamleader's real limit and the APIs' latency: a first run's waits, explained.
+demo-realistic: install
+	$(PY) -m sandbox demo --realistic
 
 lint: install
 	$(PY) -m ruff check .

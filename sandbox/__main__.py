@@ -1,5 +1,6 @@
 """`python -m sandbox`: start the three sandbox servers with seeded data and print their URLs;
-`python -m sandbox demo`: the same, then sync a seeded account twice (what `make demo` runs)."""
+`python -m sandbox demo [--realistic]`: the same, then sync a seeded account twice (what `make demo` and
+`make demo-realistic` run)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import threading
 from pathlib import Path
 
 from sandbox.datagen import generate
-from sandbox.demo import demo
+from sandbox.demo import FAST, REALISTIC, demo
 from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
 
 
@@ -20,8 +21,13 @@ def main() -> int:
         parser = argparse.ArgumentParser(prog="python -m sandbox demo", description=demo.__doc__)
         parser.add_argument("--contacts", type=int, default=3000, help="seeded contacts (default 3000)")
         parser.add_argument("--seed", type=int, default=7, help="data generator seed")
+        parser.add_argument(
+            "--realistic",
+            action="store_true",
+            help="Teamleader's 200 calls a minute and both APIs' latency: a first run as it really goes",
+        )
         args = parser.parse_args(sys.argv[2:])
-        return demo(args.contacts, args.seed)
+        return demo(args.contacts, args.seed, REALISTIC if args.realistic else FAST)
     serve()
     return 0
 

@@ -6,28 +6,27 @@ import json
 import logging
 import re
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sync import logs
 from sync.config import Settings, load_settings, url
 from sync.connect import TEAMLEADER_REDIRECT_PORT, connect_google, connect_teamleader
-from sync.engine import ConnectionReport, RunReport
+from sync.engine import RunReport
 from sync.errors import SyncError
 from sync.ports import Mode
+from sync.progress import ProgressSink
+from sync.progress_line import ProgressLine
+from sync.report_table import print_report
 from sync.runner import Invocation, Runner
 from sync.secrets.port import RESERVED_ACCOUNT_PREFIXES, client_secret_name
 from sync.state.port import (
-    DEFAULT_DESTINATION,
     MAX_DESTINATIONS,
     AccountRecord,
     DestinationRecord,
@@ -48,85 +47,7 @@ def main() -> None:
     logs.configure(logging.WARNING if sys.stdout.isatty() else logging.INFO)
 
 
-@contextmanager
-def _progress_display(label: str) -> Iterator[Callable[[ConnectionReport], None]]:
-    """A live progress line on a terminal; plain lines every few seconds otherwise."""
-    if console.is_terminal:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(bar_width=None, pulse_style="cyan"),
-            TextColumn("{task.fields[counts]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        ) as progress:
-            task = progress.add_task(label, total=None, counts="")
-
-            def show(report: ConnectionReport) -> None:
-                progress.update(task, counts=_counts(report))
-
-            yield show
-        return
-    last = [0.0]
-
-    def plain(report: ConnectionReport) -> None:
-        if time.monotonic() - last[0] >= 2:
-            last[0] = time.monotonic()
-            click.echo(f"{label}: {_counts(report)}")
-
-    yield plain
-
-
-def _counts(report: ConnectionReport) -> str:
-    """A run's progress: companies read once, and the destinations' counts summed."""
-    names = ("read", "created", "updated", "deleted", "unchanged", "skipped", "failed")
-    counts = " · ".join(f"{name} {sum(getattr(r, name) for r in report.destinations)}" for name in names)
-    destinations = f" ({len(report.destinations)} destinations)" if len(report.destinations) > 1 else ""
-    return f"companies {report.companies_read} · {counts}{destinations}"
-
-
-def _print_report(report: RunReport) -> None:
-    where = report.account if report.destination == DEFAULT_DESTINATION else f"{report.account} → {report.destination}"
-    if report.error:
-        click.echo(f"{where}: {report.status}: {report.error}")
-    if not console.is_terminal:
-        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-        return
-    table = Table(title=f"{where}: {report.status} ({report.mode}{', dry run' if report.dry_run else ''})")
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    for name in (
-        "companies_read",
-        "read",
-        "created",
-        "updated",
-        "deleted",
-        "unchanged",
-        "skipped",
-        "failed",
-        "still_failing",
-        "uncertain",
-    ):
-        table.add_row(name, str(getattr(report, name)))
-    table.add_row("Teamleader calls (429s)", f"{report.teamleader_calls} ({report.teamleader_rate_limited})")
-    table.add_row("Google calls (writes)", f"{report.google_calls} ({report.google_writes})")
-    console.print(table)
-    if report.problem:
-        console.print(f"[bold yellow]{report.problem}[/bold yellow]")
-    if report.skip_reasons:
-        reasons = Table(title="skipped, and why")
-        reasons.add_column("reason")
-        reasons.add_column("contacts", justify="right")
-        for reason, count in report.skip_reasons.most_common():
-            reasons.add_row(reason, str(count))
-        console.print(reasons)
-    for failure in report.failures[:10]:
-        console.print(f"[red]refused by Google[/red] {failure['teamleader_id']}: {failure['reason']}")
-    for company_id, reason in list(report.unreadable_companies.items())[:10]:
-        console.print(f"[yellow]company not read, kept as it was[/yellow] {company_id}: {reason}")
-
-
-def _runner(settings: Settings, show: Callable[[ConnectionReport], None] | None = None) -> Runner:
+def _runner(settings: Settings, show: ProgressSink | None = None) -> Runner:
     return Runner(settings, open_state(settings), open_secrets(settings), progress=show)
 
 
@@ -134,7 +55,7 @@ def _print_invocation(invocation: Invocation) -> None:
     for outcome in invocation.accounts:
         if outcome.report:
             for destination in outcome.report["destinations"]:
-                _print_report(RunReport.from_json(destination))
+                print_report(console, RunReport.from_json(destination))
             for busy in (d for d in outcome.destinations if d.status == "busy"):
                 click.echo(f"{outcome.account} → {busy.destination}: busy (another run writes to its Google user)")
         else:
@@ -160,8 +81,10 @@ def run(account: str | None, user: str | None, mode: Mode, dry_run: bool, allow_
         raise click.BadParameter("name the account the user belongs to", param_hint="--account")
     settings = load_settings()
     try:
-        with _progress_display(account or "sync") as show:
-            invocation = _runner(settings, show).run(
+        # On a terminal, a live display; elsewhere the progress goes to the log.
+        line = ProgressLine(account or "sync", console) if console.is_terminal else None
+        with line or nullcontext():
+            invocation = _runner(settings, line).run(
                 account=account, user=user, mode=mode, dry_run=dry_run, allow_deletions=allow_deletions
             )
     except SyncError as exc:

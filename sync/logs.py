@@ -54,7 +54,7 @@ class JsonFormatter(logging.Formatter):
             entry["error_type"] = type(error).__name__
             entry["error_causes"] = _chain(error)
             entry["frames"] = _frames(record.exc_info[2])
-        for key in ("counts", "error_id", "status", "failures_in_a_row"):
+        for key in ("counts", "error_id", "status", "failures_in_a_row", "progress"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         return json.dumps(entry, ensure_ascii=False, default=str)

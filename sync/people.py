@@ -19,6 +19,7 @@ from sync.people_answers import error_message, in_other_group, person_ref, stamp
 from sync.people_calls import Sender
 from sync.people_writes import PersonWrites
 from sync.ports import BatchLimits, PersonRef, WriteOutcome
+from sync.progress import Announce, unheard
 
 SCOPES = ["https://www.googleapis.com/auth/contacts"]
 GET_BATCH = 200
@@ -36,6 +37,7 @@ class PeopleClient:
         api_url: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         attempts: int = 8,
+        on_wait: Announce = unheard,
     ) -> None:
         options = {"api_endpoint": api_url} if api_url else None
         service = build(
@@ -53,7 +55,7 @@ class PeopleClient:
         self._connections = self._people.connections()
         self._groups = service.contactGroups()
         self._members = self._groups.members()
-        self._execute = Sender(sleep, attempts)
+        self._execute = Sender(sleep, attempts, on_wait)
         # Google's limits per call: 200 creates, 200 updates, 500 deletes.
         self.limits = BatchLimits()
         self._persons = PersonWrites(self._people, self._execute, self.get)

@@ -13,10 +13,11 @@ import httpx
 from google.auth.exceptions import RefreshError
 from google.auth.exceptions import TransportError as AuthTransportError
 from googleapiclient.errors import HttpError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from sync.errors import AmbiguousWriteError, GoogleError, ReauthRequiredError
 from sync.people_answers import error_message, oauth_error
+from sync.progress import Announce, Wait, unheard
 
 
 class _ThrottledError(Exception):
@@ -30,9 +31,12 @@ class _TransientError(Exception):
 class Sender:
     """Executes googleapiclient requests under the retry policy, counting every attempt."""
 
-    def __init__(self, sleep: Callable[[float], None] = time.sleep, attempts: int = 8) -> None:
+    def __init__(
+        self, sleep: Callable[[float], None] = time.sleep, attempts: int = 8, on_wait: Announce = unheard
+    ) -> None:
         self._sleep = sleep
         self._attempts = attempts
+        self._on_wait = on_wait
         self.calls = 0
         self.writes = 0
 
@@ -67,9 +71,15 @@ class Sender:
             stop=stop_after_attempt(self._attempts),
             wait=wait_exponential_jitter(multiplier=1, max=60),
             sleep=self._sleep,
+            before_sleep=self._retrying,
             reraise=True,
         )
         try:
             return retrying(attempt)
         except (_ThrottledError, _TransientError) as exc:
             raise GoogleError(429 if isinstance(exc, _ThrottledError) else 503, str(exc)) from exc
+
+    def _retrying(self, attempt: RetryCallState) -> None:
+        assert attempt.outcome is not None  # tenacity sleeps only after a failed attempt
+        throttled = isinstance(attempt.outcome.exception(), _ThrottledError)
+        self._on_wait(Wait("google_throttled" if throttled else "google_unavailable", attempt.upcoming_sleep))

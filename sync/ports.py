@@ -47,6 +47,8 @@ class Source(Protocol):
 
     # The longest page the source has answered: a shorter page ends a listing.
     longest_page: int
+    # The most calls the source takes in any minute (Teamleader's limit, kept by its client).
+    calls_per_minute: int
 
     @property
     def calls(self) -> int:
@@ -65,6 +67,10 @@ class Source(Protocol):
     def list_contacts(self, *, updated_since: datetime | None = None, page: int = 1) -> list[dict[str, Any]]: ...
 
     def contacts_by_ids(self, ids: list[str]) -> list[dict[str, Any]]: ...
+
+    def calls_by_ids(self, count: int) -> int:
+        """The fewest calls `contacts_by_ids` makes for `count` contacts."""
+        ...
 
     def list_contact_ids(self, page: int) -> list[dict[str, Any]]: ...
 

@@ -25,6 +25,8 @@ from sync.errors import (
 )
 from sync.logs import account_var, run_var
 from sync.ports import Mode
+from sync.progress import ProgressSink
+from sync.progress_log import LogProgress
 from sync.secrets.port import SecretStore
 from sync.state.port import AccountRecord, DestinationRecord, Hints, StateStore
 from sync.wiring import run_connection
@@ -117,14 +119,15 @@ class Runner:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        progress: Callable[[ConnectionReport], None] | None = None,
+        progress: ProgressSink | None = None,
     ) -> None:
         self.settings = settings
         self.state = state
         self.secrets = secrets
         self.clock = clock
         self.sleep = sleep
-        self.progress = progress
+        # Nobody watches a run in the cloud: its progress goes to the log.
+        self.progress = progress or LogProgress()
 
     def due_accounts(self, listed: list[AccountRecord] | None = None) -> list[AccountRecord]:
         """Enabled accounts that can run, the longest-waiting first so that none starves. An

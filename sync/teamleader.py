@@ -1,4 +1,5 @@
-"""Teamleader Focus API client (httpx): OAuth refresh with rotating tokens, paging, rate limits.
+"""Teamleader Focus API client (httpx): OAuth refresh with rotating tokens, paging; the rate limit
+is kept by `sync.teamleader_limit`.
 
 Every rotated refresh token is handed to `on_rotate` before the new access token is used, so a
 token is never lost to a crash between refreshing and storing.
@@ -7,15 +8,13 @@ token is never lost to a crash between refreshing and storing.
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from sync.errors import (
     ReauthRequiredError,
@@ -24,6 +23,8 @@ from sync.errors import (
     TeamleaderNotFoundError,
     TokenStoreError,
 )
+from sync.progress import Announce, Wait, unheard
+from sync.teamleader_limit import RateLimit
 
 PAGE_SIZE = 100
 # The API version the sync is written for: without it, each integration is answered in the
@@ -32,16 +33,6 @@ API_VERSION = "2023-09-26"
 # Refresh this long before expiry, so a token never expires between check and use.
 EXPIRY_MARGIN = 120.0
 MAX_RATE_WAITS = 10
-# The reset moment comes to the millisecond, truncated, from a clock that is not ours: waking
-# exactly then can still be too early for the window, and earn a 429.
-RESET_MARGIN = 1.0
-# Below this many calls left in the window, the rest are spread over the time until its reset
-# rather than spent at once (other runs of the same integration share the window).
-PACE_BELOW = 20
-# A 429 that says neither when to come back nor when the window resets: wait this long, doubled
-# at each refusal in a row, up to a minute (the window's length).
-BACKOFF_FIRST = 2.0
-BACKOFF_MAX = 60.0
 
 
 @dataclass(frozen=True)
@@ -64,36 +55,6 @@ class _TransientError(Exception):
     """A failure worth retrying: 5xx or a transport error on an idempotent read."""
 
 
-def parse_rate_reset(value: str | None) -> float | None:
-    """X-RateLimit-Reset as epoch seconds; Teamleader sends ISO datetimes like
-    `2021-06-15T10:51:23.035+0100`, but epoch seconds are accepted too."""
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
-    except ValueError:
-        try:
-            return datetime.fromisoformat(value).timestamp()
-        except ValueError:
-            return None
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Retry-After as the epoch second to come back at: delay-seconds or an HTTP date."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return now + float(value)
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return None
-
-
 class TeamleaderClient:
     """Calls Teamleader Focus on behalf of one account."""
 
@@ -111,6 +72,7 @@ class TeamleaderClient:
         clock: Callable[[], float] = time.time,
         attempts: int = 5,
         calls_per_minute: int = 200,
+        on_wait: Announce = unheard,
     ) -> None:
         self._http = http
         self._api_url = api_url.rstrip("/")
@@ -121,10 +83,9 @@ class TeamleaderClient:
         self._sleep = sleep
         self._clock = clock
         self._attempts = attempts
-        self._paused_until = 0.0
-        self._calls_per_minute = calls_per_minute
-        # When this client's calls of the last minute were made, oldest first.
-        self._recent: deque[float] = deque()
+        self.calls_per_minute = calls_per_minute
+        self._on_wait = on_wait
+        self._limit = RateLimit(calls_per_minute, clock=clock, sleep=sleep, on_wait=on_wait)
         self.calls = 0
         # Calls Teamleader refused with 429 (counted in `calls` too).
         self.rate_limited = 0
@@ -179,6 +140,7 @@ class TeamleaderClient:
             stop=stop_after_attempt(self._attempts),
             wait=wait_exponential_jitter(multiplier=0.5, max=20),
             sleep=self._sleep,
+            before_sleep=self._retrying,
             reraise=True,
         )
         try:
@@ -186,6 +148,9 @@ class TeamleaderClient:
         except (_TransientError, httpx.TransportError) as exc:
             # Still failing after every retry: the run stops here and the next one goes on.
             raise TeamleaderError(503, f"unavailable after {self._attempts} attempts") from exc
+
+    def _retrying(self, attempt: RetryCallState) -> None:
+        self._on_wait(Wait("teamleader_unavailable", attempt.upcoming_sleep))
 
     def call(self, endpoint: str, body: dict[str, Any]) -> Any:
         """POST one API call and return its `data`; waits out rate limits, retries transient
@@ -195,7 +160,7 @@ class TeamleaderClient:
     def _call_once(self, endpoint: str, body: dict[str, Any]) -> Any:
         refreshed = False
         for refusals in range(MAX_RATE_WAITS):
-            self._wait_for_a_slot()
+            self._limit.wait_for_a_slot()
             token = self._access_token()
             self.calls += 1
             try:
@@ -205,13 +170,12 @@ class TeamleaderClient:
                     headers={"Authorization": f"Bearer {token}", "X-Api-Version": API_VERSION},
                 )
             finally:
-                # Counted from when the call ended: Teamleader counted it at some moment before.
-                self._recent.append(self._clock())
+                self._limit.made()
             if answer.status_code == 429:
                 self.rate_limited += 1
-                self._pause_after_429(answer, refusals)
+                self._limit.refused(answer, refusals)
                 continue
-            self._pace(answer)
+            self._limit.answered(answer)
             if answer.status_code == 200:
                 return answer.json()["data"]
             if answer.status_code == 204:
@@ -229,45 +193,6 @@ class TeamleaderClient:
                 raise TeamleaderNotFoundError(404, title)
             raise TeamleaderError(answer.status_code, title)
         raise TeamleaderError(429, f"still rate limited after {MAX_RATE_WAITS} waits")
-
-    def _wait_for_a_slot(self) -> None:
-        """Wait out a pause, and for this client's own sliding minute to have room."""
-        now = self._clock()
-        while self._recent and self._recent[0] <= now - 60:
-            self._recent.popleft()
-        if len(self._recent) >= self._calls_per_minute:
-            self._pause(self._recent[0] + 60 - now)
-        wait = self._paused_until - now
-        if wait > 0:
-            self._sleep(wait)
-
-    def _pace(self, answer: httpx.Response) -> None:
-        """Spend the window's last calls evenly until it resets, and none once it is used up,
-        so that a 429 stays rare even while other runs share the window."""
-        remaining = answer.headers.get("X-RateLimit-Remaining", "")
-        if not remaining.isdigit() or (left := int(remaining)) >= PACE_BELOW:
-            return  # most answers: the reset (a date to parse) does not matter yet
-        reset = parse_rate_reset(answer.headers.get("X-RateLimit-Reset"))
-        if reset is None:
-            return
-        until_reset = reset + RESET_MARGIN - self._clock()
-        if until_reset <= 0:
-            return
-        self._pause(until_reset if left == 0 else until_reset / (left + 1))
-
-    def _pause_after_429(self, answer: httpx.Response, refusals: int) -> None:
-        """Wait as the refusal says: Retry-After, else the window's reset, else a back-off that
-        doubles with each refusal in a row. Never straight back."""
-        now = self._clock()
-        come_back = parse_retry_after(answer.headers.get("Retry-After"), now)
-        if come_back is None and (reset := parse_rate_reset(answer.headers.get("X-RateLimit-Reset"))) is not None:
-            come_back = reset + RESET_MARGIN
-        backoff = min(BACKOFF_MAX, BACKOFF_FIRST * 2**refusals)
-        # A reset already past (clocks disagree) says nothing: back off instead.
-        self._pause(come_back - now if come_back is not None and come_back > now else backoff)
-
-    def _pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     # ---- endpoints the sync uses ----
 
@@ -323,6 +248,11 @@ class TeamleaderClient:
                 raise  # it exists: the refusal is about something else
             return None
         return found
+
+    @staticmethod
+    def calls_by_ids(count: int) -> int:
+        """The fewest calls reading `count` contacts by id takes (more if pages are capped)."""
+        return -(-count // PAGE_SIZE)
 
     def contacts_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
         """The contacts among `ids` that still exist (deleted ones are simply absent)."""

@@ -16,6 +16,7 @@ from sync.engine import ConnectionReport, DestinationConfig, Engine, EngineOptio
 from sync.errors import ConfigError
 from sync.people import SCOPES, PeopleClient
 from sync.ports import Destination
+from sync.progress import Announce, ProgressSink, unheard
 from sync.secrets.localfile import LocalFileSecrets
 from sync.secrets.port import SecretStore, client_secret_name
 from sync.state.port import AccountRecord, DestinationRecord, StateStore
@@ -85,6 +86,7 @@ def teamleader_client(
     http: httpx.Client,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.time,
+    on_wait: Announce = unheard,
 ) -> TeamleaderClient:
     """A Teamleader client whose rotated tokens are stored before they are used."""
     client_id, client_secret = _client_credentials(secrets, client_secret_name(settings.secret_prefix, "teamleader"))
@@ -103,6 +105,7 @@ def teamleader_client(
         sleep=sleep,
         clock=clock,
         calls_per_minute=settings.teamleader_calls_per_minute,
+        on_wait=on_wait,
     )
 
 
@@ -112,6 +115,7 @@ def people_client(
     name: str,
     http: httpx.Client,
     sleep: Callable[[float], None] = time.sleep,
+    on_wait: Announce = unheard,
 ) -> PeopleClient:
     client_id, client_secret = _client_credentials(secrets, client_secret_name(settings.secret_prefix, "google"))
     try:
@@ -126,7 +130,7 @@ def people_client(
         token_uri=url(settings.google_token_uri),
         scopes=SCOPES,
     )
-    return PeopleClient(http, credentials, api_url=url(settings.google_api_url) or None, sleep=sleep)
+    return PeopleClient(http, credentials, api_url=url(settings.google_api_url) or None, sleep=sleep, on_wait=on_wait)
 
 
 def destination_config(record: DestinationRecord) -> DestinationConfig:
@@ -146,7 +150,7 @@ def run_connection(
     serve: list[DestinationRecord] | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
-    progress: Callable[[ConnectionReport], None] | None = None,
+    progress: ProgressSink | None = None,
     run_id: str | None = None,
     keep_alive: Callable[[], None] | None = None,
 ) -> ConnectionReport:
@@ -154,14 +158,15 @@ def run_connection(
     every one); the others rest, their bookmarks kept in step. `clock` and `sleep` are the
     time the clients live in."""
     serving = record.targets if serve is None else serve
+    on_wait = progress.waiting if progress else unheard
     with http_client(settings) as http:
-        source = teamleader_client(settings, secrets, record.teamleader_secret, http, sleep, clock)
+        source = teamleader_client(settings, secrets, record.teamleader_secret, http, sleep, clock, on_wait)
         destinations: list[tuple[DestinationConfig, Destination]] = []
         # Destinations whose Google side was never connected: they rest, and say so.
         unconnected: dict[str, ConfigError] = {}
         for target in serving:
             try:
-                client = people_client(settings, secrets, target.google_secret, http, sleep)
+                client = people_client(settings, secrets, target.google_secret, http, sleep, on_wait)
             except ConfigError as exc:
                 unconnected[target.name] = exc
                 continue

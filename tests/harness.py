@@ -15,6 +15,7 @@ from sandbox.stack import CLIENT_SECRETS, GOOGLE_CLIENT, SandboxStack, SeededAcc
 from sync.config import Settings, settings_from
 from sync.engine import ConnectionReport, EngineOptions, RunReport
 from sync.mapping import CLIENT_DATA_KEY
+from sync.progress import ProgressSink
 from sync.secrets.localfile import LocalFileSecrets
 from sync.state.port import AccountRecord, DestinationRecord, StateStore, new_destination
 from sync.wiring import run_connection
@@ -64,7 +65,7 @@ class Harness:
         """The account's first destination (the default one, unless a test replaced it)."""
         return self.account.targets[0]
 
-    def run_all(self, **options: Any) -> ConnectionReport:
+    def run_all(self, progress: ProgressSink | None = None, **options: Any) -> ConnectionReport:
         """One run of the connection for all its destinations, as the runner makes it."""
         options.setdefault("create_visibility_delay", 0)
         return run_connection(
@@ -75,6 +76,7 @@ class Harness:
             options=EngineOptions(**options),
             clock=self.stack.clock.now,
             sleep=self.stack.clock.advance,
+            progress=progress,
         )
 
     def run(self, **options: Any) -> RunReport:

@@ -50,6 +50,7 @@ class Lane:
         report: RunReport,
         *,
         clock: Callable[[], float],
+        written: Callable[[], None],
     ) -> None:
         self.config = config
         self.destination = destination
@@ -57,6 +58,8 @@ class Lane:
         self.options = options
         self.report = report
         self.clock = clock
+        # Told after each checkpoint (a batch written, or skips recorded): progress to show.
+        self._written = written
         self.tally = Tally(report)
         self.ledger = Ledger(state, config.state_key)
         stored = state.account_state(config.state_key)
@@ -184,6 +187,7 @@ class Lane:
         self.writer.drain_into(checkpoint)
         self._place_cursor(checkpoint)
         self.ledger.commit(checkpoint)
+        self._written()
 
     def _place_cursor(self, checkpoint: Checkpoint) -> None:
         # None (a write queued from a block read from the very start) keeps the stored cursor,

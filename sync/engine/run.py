@@ -43,6 +43,7 @@ from sync.engine.streams import CompanyStream, ContactReader, ContactsPosition
 from sync.errors import describe
 from sync.mapping import Company, map_contact
 from sync.ports import Destination, Source, SyncState
+from sync.progress import ProgressSink
 from sync.state.port import Checkpoint
 
 # Contacts handed to the lanes at a time: about a page, so a lane sends at most one batch
@@ -63,7 +64,7 @@ class Engine:
         *,
         resting: Sequence[DestinationConfig] = (),
         clock: Callable[[], float] = time.time,
-        progress: Callable[[ConnectionReport], None] | None = None,
+        progress: ProgressSink | None = None,
         run_id: str | None = None,
         keep_alive: Callable[[], None] | None = None,
     ) -> None:
@@ -84,7 +85,7 @@ class Engine:
                 destination = RecordingDestination(destination)
             report = RunReport(account_id, run_id, self.options.mode, self.options.dry_run, started, config.name)
             self.report.destinations.append(report)
-            self.lanes.append(Lane(config, destination, state, self.options, report, clock=clock))
+            self.lanes.append(Lane(config, destination, state, self.options, report, clock=clock, written=self._show))
         # Destinations not served by this run (to reconnect, held, busy, disabled): company
         # changes are queued on their bookmarks all the same, so that none is lost to them.
         self.resting = {
@@ -102,6 +103,7 @@ class Engine:
             deadline=self.options.deadline,
             progress=progress,
             keep_alive=keep_alive,
+            batches=lambda: {lane.config.name: lane.writer.batches for lane in self.lanes},
         )
         self.reader = ContactReader(source, clock=clock)
         self.companies: dict[str, tuple[Company, ...]] = {}
@@ -110,6 +112,7 @@ class Engine:
     def run(self) -> ConnectionReport:
         """Run to the end, or until the deadline; each destination's report says how it went."""
         try:
+            self.pace.show()
             if self.legacy:
                 self.commit_source(Checkpoint())
             self._each_lane(Lane.prepare)
@@ -123,6 +126,7 @@ class Engine:
             if self.full and not targeted:
                 self._reconcile()
             last_fetch = self.reader.last_fetch_at
+            self.pace.enter("writing")
             self._each_lane(lambda lane: lane.finish(last_fetch))
             self.commit_source(Checkpoint())
             self.report.status = "ok"
@@ -182,7 +186,7 @@ class Engine:
                     for lane, taken in takers:
                         works[id(lane)].append((taken, mappings))
                 self._each_lane(partial(_take, works=works, listed=listed))
-                self.pace.tick()
+                self.pace.handed(len(chunk))
 
     def _mappings(self, sighting: Sighting, lanes: list[Lane]) -> Mappings:
         if sighting.record is None:
@@ -209,9 +213,10 @@ class Engine:
             self.state.companies(self.account_id),
             full=self.full,
             clock=self.clock,
-            before_each=self._before_company,
+            before_each=lambda: self._before_company(stream.read),
             hinted=self.options.hints.companies,
         )
+        self.pace.enter("companies")
         for changes in [stream.hinted()] if targeted else stream.changes():
             self.report.companies_read = stream.read
             unreadable = dict(list(stream.unreadable.items())[:MAX_FAILURES_IN_REPORT])
@@ -222,9 +227,13 @@ class Engine:
             self.commit_source(Checkpoint(companies=changes.records, removed_companies=changes.removed))
         self.companies = companies_by_contact(stream.records.values())
 
-    def _before_company(self) -> None:
+    def _show(self) -> None:
+        self.pace.show()
+
+    def _before_company(self, read: int) -> None:
         self.pace.check()
-        self.pace.alive()
+        self.report.companies_read = read
+        self.pace.tick()
 
     def _read_queued(self, hinted: Iterable[str]) -> None:
         """Contacts queued on any lane (and the ones a webhook named), read by id once, each
@@ -237,7 +246,11 @@ class Engine:
         ids = list(dict.fromkeys(tid for ids in wanted_by.values() for tid in ids))
         if not ids:
             return
+        # Known here, unlike a listing's: how many, and the calls they take at the limit.
+        floor = self.source.calls_by_ids(len(ids)) * 60 / self.source.calls_per_minute
+        self.pace.enter("contacts", more=len(ids), seconds_left=floor)
         found = self.reader.by_id(ids)
+        self.pace.seconds_left = None
         sets = {key: set(ids) for key, ids in wanted_by.items()}
 
         def wanted(lane: Lane, sighting: Sighting) -> Sighting | None:
@@ -252,12 +265,14 @@ class Engine:
         starts = [lane.contacts.begin_listing() for lane in self._live()]
         if not starts:
             return
+        self.pace.enter("contacts")
         since = None if any(s is None for s in starts) else min(s for s in starts if s is not None)
         self._hand_out(self.reader.changed(since), _listed)
 
     def _reconcile(self) -> None:
         """A full run: every id Teamleader lists, read once; each lane reads again what it
         finds missing on either side."""
+        self.pace.enter("deletions")
         present = every_id(self.source.list_contact_ids, self.source.last_page)
         missing: dict[int, list[str]] = {}
 

@@ -67,6 +67,8 @@ class BatchWriter:
         # held-back ones are queued to be read again, in the same write as the batch's outcome.
         self.account_refused: GoogleAccountRefusedError | None = None
         self._held_back: set[str] = set()
+        # Batches sent to Google (creates, updates, deletes), whatever Google answered.
+        self.batches = 0
 
     # ---- queueing ----
 
@@ -153,6 +155,7 @@ class BatchWriter:
         self._ledger.record_intent(intent)
         checkpoint = Checkpoint(settled=[intent.batch_id])
         stopped: WriteStoppedError | None = None
+        self.batches += 1
         try:
             outcome = self._destination.create([(tid, m.person) for tid, m in items.items()], self.group)
         except AmbiguousWriteError as exc:
@@ -197,6 +200,7 @@ class BatchWriter:
             return
         items = {tid: q.write.mapped for tid, q in batch.items()}
         refs = {tid: q.write.ref for tid, q in batch.items()}
+        self.batches += 1
         outcome = self._destination.update([(tid, refs[tid], m.person) for tid, m in items.items()])
         checkpoint = Checkpoint()
         for tid, ref in outcome.done.items():
@@ -214,6 +218,7 @@ class BatchWriter:
         if not batch:
             return
         deletes = [q.write for q in batch.values()]
+        self.batches += 1
         refused = self._destination.delete([d.resource_name for d in deletes])
         checkpoint = Checkpoint()
         for delete in deletes:
