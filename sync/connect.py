@@ -23,7 +23,7 @@ import httpx
 
 from sync.config import Settings, url
 from sync.errors import SyncError
-from sync.people import SCOPES
+from sync.google.people import SCOPES
 from sync.secrets.port import SecretStore, client_secret_name
 from sync.teamleader import json_object
 

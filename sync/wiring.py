@@ -14,7 +14,7 @@ from google.oauth2.credentials import Credentials
 from sync.config import Settings, url
 from sync.engine import ConnectionReport, DestinationConfig, Engine, EngineOptions, RunReport
 from sync.errors import ConfigError
-from sync.people import SCOPES, PeopleClient
+from sync.google.people import SCOPES, PeopleClient
 from sync.ports import Destination
 from sync.progress import Announce, ProgressSink, unheard
 from sync.secrets.localfile import LocalFileSecrets
@@ -64,7 +64,7 @@ def open_secrets(settings: Settings) -> SecretStore:
 
 
 def http_client(settings: Settings) -> httpx.Client:
-    """One HTTP client for a run; no transport-level retries (see sync.google_http)."""
+    """One HTTP client for a run; no transport-level retries (see sync.google.transport)."""
     return httpx.Client(
         timeout=httpx.Timeout(settings.http_timeout_seconds),
         transport=httpx.HTTPTransport(retries=0),

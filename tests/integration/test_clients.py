@@ -10,7 +10,7 @@ import pytest
 from sandbox.datagen import generate
 from sandbox.stack import TEAMLEADER_CLIENT, SandboxStack
 from sync.errors import AmbiguousWriteError, ReauthRequiredError, TeamleaderForbiddenError, TokenStoreError
-from sync.people import PeopleClient
+from sync.google.people import PeopleClient
 from sync.ports import PersonRef
 from sync.teamleader import TeamleaderClient, TeamleaderTokens
 from sync.teamleader_limit import parse_rate_reset, parse_retry_after

@@ -16,7 +16,7 @@ from googleapiclient.errors import HttpError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from sync.errors import AmbiguousWriteError, GoogleError, ReauthRequiredError
-from sync.people_answers import error_message, oauth_error
+from sync.google.answers import error_message, oauth_error
 from sync.progress import Announce, Wait, unheard
 
 

@@ -1,6 +1,6 @@
 """Google People API client (google-api-python-client, static discovery, google-auth): one
 user's contact group and the persons in it, written in batches. How each request is sent and
-retried is `sync.people_calls`; how Google's answers are read is `sync.people_answers`."""
+retried is `sync.google.calls`; how Google's answers are read is `sync.google.answers`."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from sync.errors import GoogleError
-from sync.google_http import HttpxHttp, SerializedJsonModel
-from sync.people_answers import error_message, in_other_group, person_ref, stamp_of
-from sync.people_calls import Sender
-from sync.people_writes import PersonWrites
+from sync.google.answers import error_message, in_other_group, person_ref, stamp_of
+from sync.google.calls import Sender
+from sync.google.transport import HttpxHttp, SerializedJsonModel
+from sync.google.writes import PersonWrites
 from sync.ports import BatchLimits, PersonRef, WriteOutcome
 from sync.progress import Announce, unheard
 

@@ -18,8 +18,7 @@ from sync.errors import (
     ReauthRequiredError,
     WriteStoppedError,
 )
-from sync.mapping import MANAGED_FIELDS
-from sync.people_answers import (
+from sync.google.answers import (
     contact_errors,
     error_message,
     error_status,
@@ -29,7 +28,8 @@ from sync.people_answers import (
     refused_as_missing,
     stamp_of,
 )
-from sync.people_calls import Sender
+from sync.google.calls import Sender
+from sync.mapping import MANAGED_FIELDS
 from sync.ports import PersonRef, WriteOutcome
 
 STALE_ETAG_ROUNDS = 3
@@ -257,6 +257,6 @@ class PersonWrites:
 
 
 def _json(body: dict[str, Any]) -> str:
-    """A batch body as its JSON text (see google_http.SerializedJsonModel): orjson writes 200
+    """A batch body as its JSON text (see transport.SerializedJsonModel): orjson writes 200
     persons in a tenth of the time json takes."""
     return orjson.dumps(body).decode()
