@@ -25,7 +25,7 @@ import httpx
 from bench.measure import ROOT, machine, write_json
 from sync.state.port import AccountRecord
 from sync.state.sqlite import SqliteState
-from sync.webhook_setup import new_token
+from sync.teamleader.webhook_setup import new_token
 
 KINDS = ("acme", "quiet", "nobody")
 

@@ -34,7 +34,7 @@ from sync.state.port import (
     new_destination,
 )
 from sync.status import account_statuses
-from sync.webhook_setup import EVENT_TYPES, new_token, token_digest
+from sync.teamleader.webhook_setup import EVENT_TYPES, new_token, token_digest
 from sync.wiring import http_client, open_secrets, open_state, teamleader_client
 
 console = Console(stderr=False)

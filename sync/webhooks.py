@@ -25,7 +25,7 @@ from flask import Request, Response
 from sync.http_api import answer
 from sync.request_body import Body, BodyError
 from sync.state.port import HintKind, StateStore
-from sync.webhook_setup import EVENT_TYPES, token_digest
+from sync.teamleader.webhook_setup import EVENT_TYPES, token_digest
 
 log = logging.getLogger("sync.webhooks")
 MAX_BODY_BYTES = 64 * 1024

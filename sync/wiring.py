@@ -20,7 +20,7 @@ from sync.progress import Announce, ProgressSink, unheard
 from sync.secrets.localfile import LocalFileSecrets
 from sync.secrets.port import SecretStore, client_secret_name
 from sync.state.port import AccountRecord, DestinationRecord, StateStore
-from sync.teamleader import TeamleaderClient, TeamleaderTokens
+from sync.teamleader.client import TeamleaderClient, TeamleaderTokens
 
 
 def open_state(settings: Settings) -> StateStore:

@@ -12,8 +12,8 @@ from sandbox.stack import TEAMLEADER_CLIENT, SandboxStack
 from sync.errors import AmbiguousWriteError, ReauthRequiredError, TeamleaderForbiddenError, TokenStoreError
 from sync.google.people import PeopleClient
 from sync.ports import PersonRef
-from sync.teamleader import TeamleaderClient, TeamleaderTokens
-from sync.teamleader_limit import parse_rate_reset, parse_retry_after
+from sync.teamleader.client import TeamleaderClient, TeamleaderTokens
+from sync.teamleader.limit import parse_rate_reset, parse_retry_after
 from tests.harness import google_user_credentials
 
 

@@ -32,7 +32,7 @@ from sync.runner import Runner
 from sync.secrets.localfile import LocalFileSecrets
 from sync.state.port import AccountRecord
 from sync.state.sqlite import SqliteState
-from sync.webhook_setup import EVENT_TYPES, new_token
+from sync.teamleader.webhook_setup import EVENT_TYPES, new_token
 from sync.webhooks import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
 from sync.state.port import AccountRecord
 from sync.state.sqlite import SqliteState
-from sync.webhook_setup import new_token
+from sync.teamleader.webhook_setup import new_token
 from tests.integration.conftest import serve_function
 
 READ_SECONDS = 1.0

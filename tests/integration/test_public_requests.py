@@ -18,7 +18,7 @@ from sync.logs import JsonFormatter
 from sync.runner import Runner
 from sync.state.port import AccountRecord
 from sync.state.sqlite import SqliteState
-from sync.webhook_setup import new_token
+from sync.teamleader.webhook_setup import new_token
 from sync.webhooks import Receiver
 
 APP = flask.Flask(__name__)

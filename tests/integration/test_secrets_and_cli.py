@@ -26,7 +26,7 @@ from sync.secrets.localfile import LocalFileSecrets
 from sync.secrets.secretmanager import SecretManagerSecrets
 from sync.state.port import MAX_DESTINATIONS, AccountRecord, new_destination
 from sync.state.sqlite import SqliteState
-from sync.webhook_setup import token_digest
+from sync.teamleader.webhook_setup import token_digest
 from tests.harness import oauth_client_secrets, sandbox_settings
 
 

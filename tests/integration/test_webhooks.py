@@ -22,7 +22,7 @@ from sandbox.stack import SandboxStack
 from sync import triggers
 from sync.cli import main
 from sync.state.port import Hints, StateStore
-from sync.webhook_setup import new_token
+from sync.teamleader.webhook_setup import new_token
 from sync.webhooks import MAX_BODY_BYTES, Receiver
 from tests.harness import Harness
 from tests.integration.test_runner import make_runner

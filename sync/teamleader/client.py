@@ -1,5 +1,5 @@
 """Teamleader Focus API client (httpx): OAuth refresh with rotating tokens, paging; the rate limit
-is kept by `sync.teamleader_limit`.
+is kept by `sync.teamleader.limit`.
 
 Every rotated refresh token is handed to `on_rotate` before the new access token is used, so a
 token is never lost to a crash between refreshing and storing.
@@ -24,7 +24,7 @@ from sync.errors import (
     TokenStoreError,
 )
 from sync.progress import Announce, Wait, unheard
-from sync.teamleader_limit import RateLimit
+from sync.teamleader.limit import RateLimit
 
 PAGE_SIZE = 100
 # The API version the sync is written for: without it, each integration is answered in the
