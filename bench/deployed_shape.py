@@ -38,7 +38,7 @@ from sandbox.stack import SandboxStack
 from sync.config import settings_from
 from sync.runner import Runner
 from sync.secrets.localfile import LocalFileSecrets
-from sync.state.port import AccountRecord
+from sync.state.connections import AccountRecord
 from sync.state.sqlite import SqliteState
 
 LATENCY_MS = {"teamleader": 120.0, "people": 300.0}

@@ -27,7 +27,7 @@ from sandbox.stack import SandboxStack
 from sync.config import settings_from
 from sync.engine import EngineOptions
 from sync.secrets.localfile import LocalFileSecrets
-from sync.state.port import AccountRecord
+from sync.state.connections import AccountRecord
 from sync.state.sqlite import SqliteState
 from sync.wiring import run_connection
 

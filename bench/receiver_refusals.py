@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from bench.measure import ROOT, machine, write_json
-from sync.state.port import AccountRecord
+from sync.state.connections import AccountRecord
 from sync.state.sqlite import SqliteState
 from sync.teamleader.webhook_setup import new_token
 

@@ -34,7 +34,7 @@ from bench.measure import (
 )
 from sandbox.datagen import generate
 from sync.secrets.localfile import LocalFileSecrets
-from sync.state.port import new_destination
+from sync.state.connections import new_destination
 
 
 def read_floor_s(calls: int, latency_s: float, per_minute: int = TEAMLEADER_CALLS_PER_MINUTE) -> float:

@@ -34,7 +34,7 @@ from sync.config import settings_from
 from sync.mapping import CLIENT_DATA_KEY
 from sync.runner import Runner
 from sync.secrets.localfile import LocalFileSecrets
-from sync.state.port import AccountRecord
+from sync.state.connections import AccountRecord
 from sync.state.sqlite import SqliteState
 from sync.teamleader.webhook_setup import EVENT_TYPES, new_token
 from sync.webhooks import Receiver

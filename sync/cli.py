@@ -26,13 +26,8 @@ from sync.progress_line import ProgressLine
 from sync.report_table import print_report
 from sync.runner import Invocation, Runner
 from sync.secrets.port import RESERVED_ACCOUNT_PREFIXES, client_secret_name
-from sync.state.port import (
-    MAX_DESTINATIONS,
-    AccountRecord,
-    DestinationRecord,
-    StateStore,
-    new_destination,
-)
+from sync.state.connections import MAX_DESTINATIONS, AccountRecord, DestinationRecord, new_destination
+from sync.state.port import StateStore
 from sync.status import account_statuses
 from sync.teamleader.webhook_setup import EVENT_TYPES, new_token, token_digest
 from sync.wiring import http_client, open_secrets, open_state, teamleader_client

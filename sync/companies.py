@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sync.mapping import Company, clean_text, format_phone, region_of
-from sync.state.port import CompanyRecord
+from sync.ports import CompanyRecord
 
 
 def company_record(info: dict[str, Any]) -> CompanyRecord:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sync.state.port import AccountRecord
+from sync.state.connections import AccountRecord
 
 log = logging.getLogger("sync.heartbeat")
 TICK = "scheduled tick"

@@ -1,7 +1,8 @@
 """What the engine sees of the world: the Teamleader source, the Google destination, one
-account's sync state (`SyncState`, defined beside the state store it is part of), and their
-value types. The engine imports these, never an adapter, so one engine runs against the real
-APIs or the sandbox, on Firestore or SQLite, or as a dry run that only records."""
+account's sync state (`SyncState` and the records it keeps, defined in `sync.state` beside the
+state store they are part of), and their value types. The engine imports these, never an
+adapter, so one engine runs against the real APIs or the sandbox, on Firestore or SQLite, or as
+a dry run that only records."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from sync.state.companies import CompanyRecord
+from sync.state.hints import Hints
+from sync.state.idmap import AccountState, Checkpoint, Entry, Intent
 from sync.state.port import SyncState
 
 Mode = Literal["incremental", "full"]
@@ -120,4 +124,18 @@ class Destination(Protocol):
         ...
 
 
-__all__ = ["BatchLimits", "Destination", "Mode", "PersonRef", "Source", "SyncState", "WriteOutcome"]
+__all__ = [
+    "AccountState",
+    "BatchLimits",
+    "Checkpoint",
+    "CompanyRecord",
+    "Destination",
+    "Entry",
+    "Hints",
+    "Intent",
+    "Mode",
+    "PersonRef",
+    "Source",
+    "SyncState",
+    "WriteOutcome",
+]

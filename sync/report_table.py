@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.engine import RunReport
-from sync.state.port import DEFAULT_DESTINATION
+from sync.state.connections import DEFAULT_DESTINATION
 
 # Each count of a report and what it is called where a person reads it, in reading order.
 LABELS = (

@@ -28,7 +28,9 @@ from sync.ports import Mode
 from sync.progress import ProgressSink
 from sync.progress_log import LogProgress
 from sync.secrets.port import SecretStore
-from sync.state.port import AccountRecord, DestinationRecord, Hints, StateStore
+from sync.state.connections import AccountRecord, DestinationRecord
+from sync.state.hints import Hints
+from sync.state.port import StateStore
 from sync.wiring import run_connection
 
 log = logging.getLogger("sync.runner")

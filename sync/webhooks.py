@@ -24,7 +24,8 @@ from flask import Request, Response
 
 from sync.http_api import answer
 from sync.request_body import Body, BodyError
-from sync.state.port import HintKind, StateStore
+from sync.state.hints import HintKind
+from sync.state.port import StateStore
 from sync.teamleader.webhook_setup import EVENT_TYPES, token_digest
 
 log = logging.getLogger("sync.webhooks")

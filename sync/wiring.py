@@ -19,7 +19,8 @@ from sync.ports import Destination
 from sync.progress import Announce, ProgressSink, unheard
 from sync.secrets.localfile import LocalFileSecrets
 from sync.secrets.port import SecretStore, client_secret_name
-from sync.state.port import AccountRecord, DestinationRecord, StateStore
+from sync.state.connections import AccountRecord, DestinationRecord
+from sync.state.port import StateStore
 from sync.teamleader.client import TeamleaderClient, TeamleaderTokens
 
 

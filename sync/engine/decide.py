@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync.mapping import Company, Ineligible, Mapped, map_contact
-from sync.ports import PersonRef
-from sync.state.port import Entry
+from sync.ports import Entry, PersonRef
 
 
 @dataclass(frozen=True)

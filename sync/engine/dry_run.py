@@ -6,8 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sync.ports import BatchLimits, Destination, PersonRef, SyncState, WriteOutcome
-from sync.state.port import AccountState, Checkpoint, CompanyRecord, Entry, Intent
+from sync.ports import (
+    AccountState,
+    BatchLimits,
+    Checkpoint,
+    CompanyRecord,
+    Destination,
+    Entry,
+    Intent,
+    PersonRef,
+    SyncState,
+    WriteOutcome,
+)
 
 PLANNED = "dry-run/"
 

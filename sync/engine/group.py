@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from sync.engine.ledger import Ledger
-from sync.ports import Destination
-from sync.state.port import Checkpoint
+from sync.ports import Checkpoint, Destination
 
 
 def ensure_group(destination: Destination, ledger: Ledger, name: str, known: str | None) -> str:

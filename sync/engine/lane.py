@@ -22,8 +22,7 @@ from sync.engine.writer import BatchWriter
 from sync.errors import ReauthRequiredError, TokenStoreError, describe
 from sync.logs import destination_var
 from sync.mapping import Ineligible, Mapped
-from sync.ports import Destination, SyncState
-from sync.state.port import Checkpoint
+from sync.ports import Checkpoint, Destination, SyncState
 
 # A contact as mapped under each scope of the run (Scope.key → mapping); None: gone.
 Mappings = dict[str, Mapped | Ineligible] | None

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sync.ports import PersonRef, SyncState
-from sync.state.port import Checkpoint, Entry, Intent
+from sync.ports import Checkpoint, Entry, Intent, PersonRef, SyncState
 
 
 def synced(teamleader_id: str, content_hash: str, ref: PersonRef, at: float) -> Entry:

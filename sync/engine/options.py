@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sync.ports import Mode
-from sync.state.port import Hints
+from sync.ports import Hints, Mode
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,7 @@ deleted by hand, so once a day every id is compared on both sides."""
 from __future__ import annotations
 
 from sync.engine.ledger import Ledger
-from sync.ports import Destination
-from sync.state.port import Checkpoint
+from sync.ports import Checkpoint, Destination
 
 GET_CHUNK = 200
 

@@ -42,9 +42,8 @@ from sync.engine.report import MAX_FAILURES_IN_REPORT, ConnectionReport, RunRepo
 from sync.engine.streams import CompanyStream, ContactReader, ContactsPosition
 from sync.errors import describe
 from sync.mapping import Company, map_contact
-from sync.ports import Destination, Source, SyncState
+from sync.ports import Checkpoint, Destination, Source, SyncState
 from sync.progress import ProgressSink
-from sync.state.port import Checkpoint
 
 # Contacts handed to the lanes at a time: about a page, so a lane sends at most one batch
 # between two looks at the deadline.

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sync.engine.ledger import Ledger, synced
-from sync.ports import Destination, PersonRef
-from sync.state.port import Checkpoint, Entry, Intent
+from sync.ports import Checkpoint, Destination, Entry, Intent, PersonRef
 
 
 @dataclass

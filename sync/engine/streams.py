@@ -22,8 +22,7 @@ from sync.companies import affected_contacts, company_record
 from sync.engine.bookmarks import CompaniesBookmark, ContactsBookmark
 from sync.engine.paging import ONE_SECOND, Sighting, every_id, past_the_newest, read_changes, updated_at
 from sync.errors import TeamleaderError, describe
-from sync.ports import Source
-from sync.state.port import CompanyRecord
+from sync.ports import CompanyRecord, Source
 
 # Companies read between two commits.
 COMPANY_FLUSH = 100

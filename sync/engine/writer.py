@@ -14,8 +14,7 @@ from sync.engine.ledger import Ledger, synced
 from sync.engine.report import RunReport, Tally
 from sync.errors import AmbiguousWriteError, GoogleAccountRefusedError, WriteStoppedError
 from sync.mapping import Mapped
-from sync.ports import Destination, PersonRef, WriteOutcome
-from sync.state.port import Checkpoint, Entry, Intent
+from sync.ports import Checkpoint, Destination, Entry, Intent, PersonRef, WriteOutcome
 
 # Skips recorded in the id map are committed with the next checkpoint, or once this many wait.
 SKIP_FLUSH = 200

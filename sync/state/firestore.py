@@ -16,16 +16,10 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from sync.errors import LeaseContentionError
-from sync.state.port import (
-    AccountRecord,
-    AccountState,
-    Checkpoint,
-    CompanyRecord,
-    Entry,
-    HintKind,
-    Hints,
-    Intent,
-)
+from sync.state.companies import CompanyRecord
+from sync.state.connections import AccountRecord
+from sync.state.hints import HintKind, Hints
+from sync.state.idmap import AccountState, Checkpoint, Entry, Intent
 
 GET_ALL_CHUNK = 300
 # The hint document saying more hints came than the cap (no Teamleader id holds "~").

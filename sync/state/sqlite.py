@@ -11,16 +11,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sync.state.port import (
-    AccountRecord,
-    AccountState,
-    Checkpoint,
-    CompanyRecord,
-    Entry,
-    HintKind,
-    Hints,
-    Intent,
-)
+from sync.state.companies import CompanyRecord
+from sync.state.connections import AccountRecord
+from sync.state.hints import HintKind, Hints
+from sync.state.idmap import AccountState, Checkpoint, Entry, Intent
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, cursor TEXT NOT NULL DEFAULT '{}', grp TEXT);

@@ -20,8 +20,8 @@ from google.cloud import firestore, secretmanager
 from sandbox.datagen import Dataset, generate
 from sandbox.stack import SandboxStack
 from sync.secrets.secretmanager import SecretManagerSecrets
+from sync.state.connections import AccountRecord
 from sync.state.firestore import FirestoreState
-from sync.state.port import AccountRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 

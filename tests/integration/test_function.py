@@ -9,7 +9,7 @@ import time
 import httpx
 
 from sandbox.stack import SandboxStack
-from sync.state.port import AccountRecord
+from sync.state.connections import AccountRecord
 from tests.integration.conftest import Deployment, fire
 
 

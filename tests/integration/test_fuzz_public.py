@@ -30,7 +30,7 @@ from sync.http_api import Handler
 from sync.logs import JsonFormatter
 from sync.runner import Runner
 from sync.secrets.localfile import LocalFileSecrets
-from sync.state.port import AccountRecord
+from sync.state.connections import AccountRecord
 from sync.state.sqlite import SqliteState
 from sync.teamleader.webhook_setup import EVENT_TYPES, new_token
 from sync.webhooks import Receiver

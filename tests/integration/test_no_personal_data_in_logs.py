@@ -20,7 +20,8 @@ from sandbox.datagen import Dataset, generate
 from sandbox.httpserver import Request, Response, SandboxServer
 from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
 from sync.mapping import format_phone, region_of
-from sync.state.port import AccountRecord, Checkpoint
+from sync.state.connections import AccountRecord
+from sync.state.idmap import Checkpoint
 from sync.state.sqlite import SqliteState
 from tests.harness import sandbox_env
 from tests.integration.conftest import Deployment, fire

@@ -17,7 +17,7 @@ import pytest
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
-from sync.state.port import AccountRecord
+from sync.state.connections import AccountRecord
 from sync.state.sqlite import SqliteState
 from sync.teamleader.webhook_setup import new_token
 from tests.integration.conftest import serve_function

@@ -16,7 +16,7 @@ import pytest
 from sync.http_api import Handler, serve
 from sync.logs import JsonFormatter
 from sync.runner import Runner
-from sync.state.port import AccountRecord
+from sync.state.connections import AccountRecord
 from sync.state.sqlite import SqliteState
 from sync.teamleader.webhook_setup import new_token
 from sync.webhooks import Receiver

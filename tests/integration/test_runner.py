@@ -19,7 +19,8 @@ from sync import heartbeat
 from sync.errors import AccountBusyError, UnknownAccountError
 from sync.runner import Invocation, Runner
 from sync.secrets.localfile import LocalFileSecrets
-from sync.state.port import AccountRecord, StateStore
+from sync.state.connections import AccountRecord
+from sync.state.port import StateStore
 from tests.harness import Harness
 
 CREATE = "/v1/people:batchCreateContacts"

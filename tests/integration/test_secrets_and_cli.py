@@ -24,7 +24,7 @@ from sync.config import Settings
 from sync.connect import ConsentError, connect_google, connect_teamleader
 from sync.secrets.localfile import LocalFileSecrets
 from sync.secrets.secretmanager import SecretManagerSecrets
-from sync.state.port import MAX_DESTINATIONS, AccountRecord, new_destination
+from sync.state.connections import MAX_DESTINATIONS, AccountRecord, new_destination
 from sync.state.sqlite import SqliteState
 from sync.teamleader.webhook_setup import token_digest
 from tests.harness import oauth_client_secrets, sandbox_settings

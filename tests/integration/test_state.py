@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sync.state.port import Checkpoint, Entry, Intent, StateStore
+from sync.state.idmap import Checkpoint, Entry, Intent
+from sync.state.port import StateStore
 
 
 def test_checkpoint_writes_entries_intents_and_cursor_together(any_state: StateStore) -> None:

@@ -13,8 +13,9 @@ from google.cloud import firestore
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
+from sync.state.connections import user_lease_key
 from sync.state.firestore import FirestoreState
-from sync.state.port import StateStore, user_lease_key
+from sync.state.port import StateStore
 from tests.harness import Harness
 from tests.integration.test_runner import make_runner
 

@@ -21,7 +21,8 @@ from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
 from sync import triggers
 from sync.cli import main
-from sync.state.port import Hints, StateStore
+from sync.state.hints import Hints
+from sync.state.port import StateStore
 from sync.teamleader.webhook_setup import new_token
 from sync.webhooks import MAX_BODY_BYTES, Receiver
 from tests.harness import Harness

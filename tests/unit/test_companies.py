@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from sync.companies import affected_contacts, companies_by_contact, company_record
 from sync.mapping import Company
-from sync.state.port import CompanyRecord
+from sync.state.companies import CompanyRecord
 
 
 def info(**changes: Any) -> dict[str, Any]:

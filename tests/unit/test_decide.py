@@ -21,7 +21,7 @@ from sync.engine.decide import (
 )
 from sync.mapping import Mapped, map_contact
 from sync.ports import PersonRef
-from sync.state.port import Entry
+from sync.state.idmap import Entry
 
 
 def contact(**changes: Any) -> dict[str, Any]:

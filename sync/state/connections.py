@@ -1,0 +1,144 @@
+"""The registry's records: a connection (one Teamleader account, its token and standing) and
+its destinations (the Google users it writes to), with the keys and names each goes by."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# held: a run stopped before deleting more than its share; it waits for `--allow-deletions`.
+AccountStatus = Literal["ok", "needs_reauth", "failing", "held"]
+# The destination of a connection that predates teams, or of a one-person setup: its state
+# lives under the connection's own key and its user is not named.
+DEFAULT_DESTINATION = "default"
+# Google users one connection serves: a company change is committed with every user's
+# bookmark in one write, and Firestore takes at most 500 writes in one (100 are companies).
+MAX_DESTINATIONS = 100
+# Between a connection's id and a destination's name in the destination's state key; an
+# account id cannot hold it, so no key of one connection is another's.
+KEY_SEPARATOR = "~"
+
+
+def destination_name(user: str) -> str:
+    """The name a Google user's destination goes by in logs and state keys: derived from the
+    address, never showing it."""
+    return "u" + hashlib.sha256(user.strip().casefold().encode()).hexdigest()[:10]
+
+
+def user_lease_key(user: str | None, google_secret: str) -> str:
+    """The lease every run writing to one Google user takes, whichever connection it serves.
+    A destination whose user is not named is known by its token's secret."""
+    identity = user.strip().casefold() if user else "secret:" + google_secret
+    # Starts with the separator, which no account id holds: it never names an account's lease.
+    return f"{KEY_SEPARATOR}user-" + hashlib.sha256(identity.encode()).hexdigest()[:24]
+
+
+@dataclass
+class DestinationRecord:
+    """One Google user a connection writes to: its own group, scope, id map and standing."""
+
+    name: str
+    # The Google account's address as given when it was added; None for the default destination.
+    user: str | None = None
+    state_key: str = ""
+    google_secret: str = ""
+    enabled: bool = True
+    group_name: str = "Teamleader"
+    tags: list[str] = field(default_factory=list)
+    # The country whose numbers a contact's phone numbers are taken for when neither the
+    # contact nor its company has an address (ISO code); None: such numbers are sent as typed.
+    default_region: str | None = None
+    status: AccountStatus = "ok"
+    reason: str | None = None
+    last_status: str | None = None
+    failures_in_a_row: int = 0
+
+    @property
+    def lease_key(self) -> str:
+        return user_lease_key(self.user, self.google_secret)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DestinationRecord:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def new_destination(account_id: str, user: str | None, secret_prefix: str = "") -> DestinationRecord:
+    """A destination of `account_id` for `user` (None: the default one), with the state key and
+    secret name it keeps for life."""
+    if user is None:
+        return DestinationRecord(DEFAULT_DESTINATION, None, account_id, f"{secret_prefix}{account_id}-google-tokens")
+    name = destination_name(user)
+    return DestinationRecord(
+        name, user.strip(), f"{account_id}{KEY_SEPARATOR}{name}", f"{secret_prefix}{account_id}-google-{name}-tokens"
+    )
+
+
+@dataclass
+class AccountRecord:
+    """A registered account: one Teamleader connection (its token, lease and reads) and the
+    Google users it writes to. Built without destinations, it has the default one."""
+
+    account_id: str
+    enabled: bool = True
+    teamleader_secret: str = ""
+    # The Teamleader side's standing; each destination has its own.
+    status: AccountStatus = "ok"
+    reason: str | None = None
+    last_run: str | None = None
+    last_status: str | None = None
+    # When deletions were last mirrored (a full run, or the first run, which reads everything).
+    last_full_run: str | None = None
+    # Runs that failed one after the other (0 once one succeeds): alerts fire from 2.
+    failures_in_a_row: int = 0
+    destinations: list[DestinationRecord] | None = None
+    # SHA-256 (hex) of the secret in the connection's webhook address; None: no webhooks.
+    webhook_token_sha256: str | None = None
+    # When `accounts add` registered it (ISO 8601): an account that never ran is overdue from then.
+    added_at: str | None = None
+
+    def __post_init__(self) -> None:
+        self.teamleader_secret = self.teamleader_secret or f"{self.account_id}-teamleader-tokens"
+        if self.destinations is None:
+            self.destinations = [new_destination(self.account_id, None)]
+
+    @property
+    def targets(self) -> list[DestinationRecord]:
+        """The destinations, typed as never None (set in __post_init__)."""
+        assert self.destinations is not None
+        return self.destinations
+
+    def destination(self, user: str | None) -> DestinationRecord | None:
+        """The destination of `user` (None: the default one)."""
+        name = DEFAULT_DESTINATION if user is None else destination_name(user)
+        return next((d for d in self.targets if d.name == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["destinations"] = [d.to_json() for d in self.targets]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AccountRecord:
+        """A stored record; one stored before destinations existed becomes a connection whose
+        default destination keeps its state key, secret, group and scope, and its hold."""
+        known = set(cls.__dataclass_fields__) - {"destinations"}
+        record = cls(**{k: v for k, v in data.items() if k in known}, destinations=[])
+        if "destinations" in data:
+            record.destinations = [DestinationRecord.from_json(d) for d in data["destinations"]]
+            return record
+        default = new_destination(record.account_id, None)
+        default.google_secret = data.get("google_secret") or default.google_secret
+        default.group_name = data.get("group_name") or default.group_name
+        default.tags = list(data.get("tags") or [])
+        default.default_region = data.get("default_region")
+        if record.status == "held":
+            # A hold is about one Google account's contacts: it moves to its destination.
+            default.status, default.reason = "held", record.reason
+            record.status, record.reason = "ok", None
+        record.destinations = [default]
+        return record
