@@ -10,12 +10,13 @@ import functions_framework
 import httpx
 from flask import Request, Response
 
-from sync import logs, runtime, triggers
+from sync import logs, runtime
 from sync.config import load_settings, url
-from sync.http_api import Handler, serve
-from sync.runner import Runner
-from sync.webhooks import Receiver
-from sync.wiring import open_secrets, open_state
+from sync.serve import triggers
+from sync.serve.http_api import Handler, serve
+from sync.serve.receiver import Receiver
+from sync.serve.runner import Runner
+from sync.serve.wiring import open_secrets, open_state
 
 logs.configure()
 runtime.tune_garbage_collector()

@@ -36,8 +36,8 @@ from bench.measure import TEAMLEADER_CALLS_PER_MINUTE, first_run_shape, write_js
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
 from sync.config import settings_from
-from sync.runner import Runner
 from sync.secrets.localfile import LocalFileSecrets
+from sync.serve.runner import Runner
 from sync.state.connections import AccountRecord
 from sync.state.sqlite import SqliteState
 

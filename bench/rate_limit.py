@@ -27,9 +27,9 @@ from sandbox.stack import SandboxStack
 from sync.config import settings_from
 from sync.engine import EngineOptions
 from sync.secrets.localfile import LocalFileSecrets
+from sync.serve.wiring import run_connection
 from sync.state.connections import AccountRecord
 from sync.state.sqlite import SqliteState
-from sync.wiring import run_connection
 
 RATE_LIMIT = 200
 HEADER_SHAPES = ("documented", "reset_only", "retry_after", "bare")

@@ -29,15 +29,15 @@ from werkzeug.serving import make_server
 from bench.measure import add_latency_options, write_json
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
-from sync import triggers
 from sync.config import settings_from
 from sync.mapping import CLIENT_DATA_KEY
-from sync.runner import Runner
 from sync.secrets.localfile import LocalFileSecrets
+from sync.serve import triggers
+from sync.serve.receiver import Receiver
+from sync.serve.runner import Runner
 from sync.state.connections import AccountRecord
 from sync.state.sqlite import SqliteState
 from sync.teamleader.webhook_setup import EVENT_TYPES, new_token
-from sync.webhooks import Receiver
 
 ACCOUNT = "bench"
 USER = "bench@sandbox.example"

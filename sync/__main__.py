@@ -1,5 +1,5 @@
 from sync import runtime
-from sync.cli import main
+from sync.serve.cli.main import main
 
 # Once the CLI is imported: its modules are set aside from the collector's scans.
 runtime.tune_garbage_collector()

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     run_every_minutes: float = Field(60.0, gt=0)
     tick_minutes: float = Field(5.0, gt=0)
     # An enabled account without an ordinary run for this long (or never run, this long after
-    # it was added) is named by every scheduled tick, and an alert fires (sync/heartbeat.py).
+    # it was added) is named by every scheduled tick, and an alert fires (sync/serve/runner/heartbeat.py).
     overdue_hours: float = Field(3.0, gt=0)
     # Teamleader announces no deletions: a full run mirrors them, this often at least.
     full_run_every_hours: float = Field(24.0, gt=0)

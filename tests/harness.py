@@ -17,9 +17,9 @@ from sync.engine import ConnectionReport, EngineOptions, RunReport
 from sync.mapping import CLIENT_DATA_KEY
 from sync.progress import ProgressSink
 from sync.secrets.localfile import LocalFileSecrets
+from sync.serve.wiring import run_connection
 from sync.state.connections import AccountRecord, DestinationRecord, new_destination
 from sync.state.port import StateStore
-from sync.wiring import run_connection
 
 
 @dataclass

@@ -11,7 +11,7 @@ locals {
     failing = "jsonPayload.message=\"account run failed\" AND jsonPayload.failures_in_a_row>=2"
     # Named by every scheduled tick while an enabled account goes without an ordinary run past
     # SYNC_OVERDUE_HOURS (3), one that never ran counted from when it was added
-    # (sync/heartbeat.py). A line that comes, not one that stops: an alert on a metric's absence
+    # (sync/serve/runner/heartbeat.py). A line that comes, not one that stops: an alert on a metric's absence
     # never fires for an account that never had a point.
     overdue = "jsonPayload.message=\"account overdue: no ordinary run for longer than it should have taken\""
   }

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sync import heartbeat
+from sync.serve.runner import heartbeat
 from tests.infra.hcl import ROOT, depends_on, load, local, resources, terraform_value
 
 ALERTS = ("needs-reconnect", "failing", "overdue")
@@ -31,7 +31,7 @@ def test_metrics_count_the_very_lines_the_code_logs(tf: dict[str, Any]) -> None:
     """A reworded log line fails here rather than silencing an alert."""
     metrics = local(tf, "metrics")
     assert list(metrics) == list(ALERTS)
-    code = "".join((ROOT / "sync" / name).read_text() for name in ("runner.py", "heartbeat.py"))
+    code = "".join(path.read_text() for path in sorted((ROOT / "sync" / "serve" / "runner").glob("*.py")))
     quoted = {name: re.findall(r'\\?"([a-z][^"\\]+)\\?"', log_filter) for name, log_filter in metrics.items()}
     assert [len(messages) for messages in quoted.values()] == [2, 1, 1]
     for name, messages in quoted.items():

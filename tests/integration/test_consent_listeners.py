@@ -16,8 +16,8 @@ import pytest
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
-from sync.connect import ConsentError, connect_google, connect_teamleader
 from sync.secrets.localfile import LocalFileSecrets
+from sync.serve.consent import ConsentError, connect_google, connect_teamleader
 from tests.harness import oauth_client_secrets, sandbox_settings
 
 ESCAPE = "\x1b[2J\x1b[31mYOUR ACCOUNT IS LOCKED"

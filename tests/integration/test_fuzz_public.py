@@ -26,14 +26,14 @@ from hypothesis import strategies as st
 
 from sandbox.stack import SandboxStack
 from sync.config import settings_from
-from sync.http_api import Handler
 from sync.logs import JsonFormatter
-from sync.runner import Runner
 from sync.secrets.localfile import LocalFileSecrets
+from sync.serve.http_api import Handler
+from sync.serve.receiver import Receiver
+from sync.serve.runner import Runner
 from sync.state.connections import AccountRecord
 from sync.state.sqlite import SqliteState
 from sync.teamleader.webhook_setup import EVENT_TYPES, new_token
-from sync.webhooks import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))

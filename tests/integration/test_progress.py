@@ -13,7 +13,7 @@ import pytest
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
 from sync.progress import Step, Wait
-from sync.runner import Runner
+from sync.serve.runner import Runner
 from sync.state.port import StateStore
 from tests.harness import Harness
 from tests.integration.test_companies import synced_with_a_busy_company

@@ -13,13 +13,13 @@ import flask
 import orjson
 import pytest
 
-from sync.http_api import Handler, serve
 from sync.logs import JsonFormatter
-from sync.runner import Runner
+from sync.serve.http_api import Handler, serve
+from sync.serve.receiver import Receiver
+from sync.serve.runner import Runner
 from sync.state.connections import AccountRecord
 from sync.state.sqlite import SqliteState
 from sync.teamleader.webhook_setup import new_token
-from sync.webhooks import Receiver
 
 APP = flask.Flask(__name__)
 

@@ -15,10 +15,9 @@ import pytest
 from sandbox.datagen import generate
 from sandbox.httpserver import Request, Response
 from sandbox.stack import SandboxStack
-from sync import heartbeat
 from sync.errors import AccountBusyError, UnknownAccountError
-from sync.runner import Invocation, Runner
 from sync.secrets.localfile import LocalFileSecrets
+from sync.serve.runner import Invocation, Runner, heartbeat
 from sync.state.connections import AccountRecord
 from sync.state.port import StateStore
 from tests.harness import Harness

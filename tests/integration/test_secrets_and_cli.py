@@ -19,11 +19,11 @@ from google.cloud import secretmanager
 
 from sandbox.datagen import generate
 from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
-from sync.cli import main
 from sync.config import Settings
-from sync.connect import ConsentError, connect_google, connect_teamleader
 from sync.secrets.localfile import LocalFileSecrets
 from sync.secrets.secretmanager import SecretManagerSecrets
+from sync.serve.cli.main import main
+from sync.serve.consent import ConsentError, connect_google, connect_teamleader
 from sync.state.connections import MAX_DESTINATIONS, AccountRecord, new_destination
 from sync.state.sqlite import SqliteState
 from sync.teamleader.webhook_setup import token_digest
@@ -124,7 +124,7 @@ def test_client_secrets_come_from_a_file_or_a_prompt_never_the_command_line(tmp_
     cli = CliRunner()
     env = {"SYNC_SQLITE_PATH": str(tmp_path / "s.sqlite3"), "SYNC_SECRETS_FILE": str(tmp_path / "secrets.json")}
     assert cli.invoke(main, ["accounts", "add", "acme"], env=env).exit_code == 0
-    # When it was added: a connection that never runs is overdue from then (sync/heartbeat.py).
+    # When it was added: a connection that never runs is overdue from then (sync/serve/runner/heartbeat.py).
     record = SqliteState(env["SYNC_SQLITE_PATH"]).account("acme")
     assert record is not None and record.added_at and datetime.fromisoformat(record.added_at).tzinfo
     on_the_line = cli.invoke(main, ["connect", "google", "--account", "acme", "--client-secret", "s3cret"], env=env)

@@ -19,12 +19,12 @@ from werkzeug.serving import make_server
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
-from sync import triggers
-from sync.cli import main
+from sync.serve import triggers
+from sync.serve.cli.main import main
+from sync.serve.receiver import MAX_BODY_BYTES, Receiver
 from sync.state.hints import Hints
 from sync.state.port import StateStore
 from sync.teamleader.webhook_setup import new_token
-from sync.webhooks import MAX_BODY_BYTES, Receiver
 from tests.harness import Harness
 from tests.integration.test_runner import make_runner
 

@@ -10,8 +10,8 @@ import pytest
 from rich.console import Console, Group
 
 from sync.progress import Count, Step, Wait, duration
-from sync.progress_line import ProgressLine
-from sync.progress_log import LogProgress
+from sync.serve.progress_line import ProgressLine
+from sync.serve.progress_log import LogProgress
 
 READING = Step("companies", 180, Count(0), {"default": 0}, {"created": 0})
 

@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 
 from sync.engine import RunReport
-from sync.report_table import LABELS, print_report
+from sync.serve.report_table import LABELS, print_report
 
 
 def test_a_report_on_a_terminal_says_in_words_what_each_count_is() -> None:

@@ -18,9 +18,9 @@ from flask import Request, Response, jsonify
 
 from sync.errors import AccountBusyError, UnknownAccountError
 from sync.ports import Mode
-from sync.request_body import Body, BodyError
-from sync.runner import Runner
-from sync.status import account_statuses
+from sync.serve.request_body import Body, BodyError
+from sync.serve.runner import Runner
+from sync.serve.status import account_statuses
 
 log = logging.getLogger("sync.http")
 PARAMETERS = {"account", "user", "mode", "dry_run", "allow_deletions", "scheduled", "targeted"}

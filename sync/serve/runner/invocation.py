@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
-from sync import heartbeat
 from sync.config import Settings
 from sync.engine import ConnectionReport, EngineOptions
 from sync.errors import (
@@ -26,12 +25,13 @@ from sync.errors import (
 from sync.logs import account_var, run_var
 from sync.ports import Mode
 from sync.progress import ProgressSink
-from sync.progress_log import LogProgress
 from sync.secrets.port import SecretStore
+from sync.serve.progress_log import LogProgress
+from sync.serve.runner import heartbeat
+from sync.serve.wiring import run_connection
 from sync.state.connections import AccountRecord, DestinationRecord
 from sync.state.hints import Hints
 from sync.state.port import StateStore
-from sync.wiring import run_connection
 
 log = logging.getLogger("sync.runner")
 # Below this much budget left, an account is not started: it could not do a batch.

@@ -22,8 +22,8 @@ from typing import Any, cast
 import orjson
 from flask import Request, Response
 
-from sync.http_api import answer
-from sync.request_body import Body, BodyError
+from sync.serve.http_api import answer
+from sync.serve.request_body import Body, BodyError
 from sync.state.hints import HintKind
 from sync.state.port import StateStore
 from sync.teamleader.webhook_setup import EVENT_TYPES, token_digest

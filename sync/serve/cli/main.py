@@ -17,20 +17,20 @@ from rich.table import Table
 
 from sync import logs
 from sync.config import Settings, load_settings, url
-from sync.connect import TEAMLEADER_REDIRECT_PORT, connect_google, connect_teamleader
 from sync.engine import RunReport
 from sync.errors import SyncError
 from sync.ports import Mode
 from sync.progress import ProgressSink
-from sync.progress_line import ProgressLine
-from sync.report_table import print_report
-from sync.runner import Invocation, Runner
 from sync.secrets.port import RESERVED_ACCOUNT_PREFIXES, client_secret_name
+from sync.serve.consent import TEAMLEADER_REDIRECT_PORT, connect_google, connect_teamleader
+from sync.serve.progress_line import ProgressLine
+from sync.serve.report_table import print_report
+from sync.serve.runner import Invocation, Runner
+from sync.serve.status import account_statuses
+from sync.serve.wiring import http_client, open_secrets, open_state, teamleader_client
 from sync.state.connections import MAX_DESTINATIONS, AccountRecord, DestinationRecord, new_destination
 from sync.state.port import StateStore
-from sync.status import account_statuses
 from sync.teamleader.webhook_setup import EVENT_TYPES, new_token, token_digest
-from sync.wiring import http_client, open_secrets, open_state, teamleader_client
 
 console = Console(stderr=False)
 log = logging.getLogger("sync.cli")

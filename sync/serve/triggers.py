@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 
 from sync.errors import AccountBusyError
-from sync.runner import Runner
+from sync.serve.runner import Runner
 
 log = logging.getLogger("sync.triggers")
 # The receiver answers Teamleader at once: it waits this long for the sync function to take

@@ -1,0 +1,1 @@
+"""`python -m sync`: the CLI's commands, one module per group."""
