@@ -183,7 +183,7 @@ def test_function_is_gen2_python312_sized_by_variables(tf: dict[str, Any]) -> No
 
 def test_a_first_run_goes_on_within_minutes_not_the_next_hour(tf: dict[str, Any]) -> None:
     """A tick every few minutes serves unfinished accounts at once and finished ones hourly
-    (sync/serve/runner.py `is_due`); one invocation may work for up to 29 minutes, within the
+    (sync/serve/runner/due.py `is_due`); one invocation may work for up to 29 minutes, within the
     30 minutes Cloud Scheduler waits, so a 25,000-contact first run needs one or two."""
     job = resources(tf, "google_cloud_scheduler_job")["tick"]
     assert job["schedule"] == "*/${var.tick_minutes} * * * *"

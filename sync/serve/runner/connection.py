@@ -1,0 +1,201 @@
+"""Serving one connection within an invocation: its lease and its Google users', the engine's
+run with the options the settings and the webhooks' hints give, the leases kept alive while it
+goes on, and its outcome stored in the connection's record."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sync.config import Settings
+from sync.engine import EngineOptions
+from sync.errors import LeaseContentionError, LeaseLostError, ReauthRequiredError, TokenStoreError, describe
+from sync.logs import account_var, run_var
+from sync.ports import Mode
+from sync.progress import ProgressSink
+from sync.secrets.port import SecretStore
+from sync.serve.runner.due import Schedule, runnable
+from sync.serve.runner.outcomes import AccountOutcome, connection_outcome, counts
+from sync.serve.wiring import run_connection
+from sync.state.connections import AccountRecord, DestinationRecord
+from sync.state.hints import Hints
+from sync.state.port import StateStore
+
+log = logging.getLogger("sync.runner")
+# Past this many hints, reading each by id costs more than an ordinary incremental run.
+TARGETED_MAX_HINTS = 500
+
+
+@dataclass
+class ConnectionServer:
+    """Serves one connection at a time, with the runner's settings, stores and clock."""
+
+    settings: Settings
+    state: StateStore
+    secrets: SecretStore
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    progress: ProgressSink
+
+    def serve(
+        self,
+        record: AccountRecord,
+        mode: Mode,
+        dry_run: bool,
+        allow_deletions: bool,
+        deadline: float,
+        named: bool,
+        user: str | None = None,
+        targeted: bool = False,
+    ) -> AccountOutcome:
+        """Serve the connection once (`named`: a person asked for it; `user`: only that Google
+        user's destination; `targeted`: only what webhooks named), and store how it went."""
+        holder = uuid.uuid4().hex
+        if not self._lease(record.account_id, holder):
+            log.info("account busy: another invocation holds its lease", extra={"account": record.account_id})
+            return AccountOutcome(record.account_id, "busy")
+        hints = self.state.hints(record.account_id)
+        # Too many to read each by id: an ordinary run reads everything changed instead (and a
+        # link change that moves nobody's updated_at waits for the daily full run, as without
+        # webhooks).
+        too_many = hints.overflow or len(hints) > TARGETED_MAX_HINTS
+        targeted = targeted and not too_many
+        # A run named by a person also serves the destinations that wait for one (a grant
+        # given again, a hold to lift): it finds out whether they still do.
+        wanted = [d for d in record.targets if d.enabled and (named or runnable(d))]
+        if user is not None:
+            wanted = [d for d in wanted if d is record.destination(user)]
+        serve, busy, leases = self._user_leases(record.account_id, wanted, holder)
+        if mode == "incremental" and Schedule(self.settings, self.state, self.clock).full_run_due(record):
+            mode = "full"
+        run_id = uuid.uuid4().hex[:12]
+        account_token = account_var.set(record.account_id)
+        run_token = run_var.set(run_id)
+        outcome = AccountOutcome(record.account_id, "failed")
+        try:
+            options = EngineOptions(
+                mode=mode,
+                dry_run=dry_run,
+                deadline=deadline,
+                create_visibility_delay=self.settings.create_visibility_delay,
+                max_deletion_share=None if allow_deletions else self.settings.max_deletion_share,
+                parallel_destinations=self.settings.parallel_destinations,
+                hints=Hints() if too_many else hints,
+                targeted=targeted,
+            )
+            report = run_connection(
+                self.settings,
+                record,
+                state=self.state,
+                secrets=self.secrets,
+                options=options,
+                serve=serve,
+                clock=self.clock,
+                sleep=self.sleep,
+                progress=self.progress,
+                run_id=run_id,
+                keep_alive=self._lease_keeper([record.account_id, *leases], holder),
+            )
+            outcome = connection_outcome(record, report, busy)
+            record.status, record.reason = "ok", None
+            if not dry_run:
+                # Read again for every destination served; hints noted since stay.
+                self.state.clear_hints(record.account_id, hints)
+            log.info("account synced", extra={"counts": counts(report), "status": outcome.status})
+        except ReauthRequiredError as exc:
+            outcome = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))
+            record.status, record.reason = "needs_reauth", str(exc)
+            log.error("a refresh token was refused: the account must be reconnected")
+        except TokenStoreError as exc:
+            outcome = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))
+            record.status, record.reason = "needs_reauth", str(exc)
+            # The one error that must page a person: the new token exists only in memory.
+            log.critical("a rotated refresh token could not be stored; reconnect the account")
+        except Exception as exc:
+            error_id = uuid.uuid4().hex[:12]
+            outcome = AccountOutcome(record.account_id, "failed", error=describe(exc), error_id=error_id)
+            record.status, record.reason = "failing", f"{describe(exc)} (error id {error_id})"
+            record.failures_in_a_row += 1
+            log.error(
+                "account run failed",
+                exc_info=True,
+                extra={"error_id": error_id, "failures_in_a_row": record.failures_in_a_row},
+            )
+        finally:
+            for key in reversed([record.account_id, *leases]):
+                self.state.release_lease(key, holder)
+            account_var.reset(account_token)
+            run_var.reset(run_token)
+        if not dry_run:
+            self._store(record, outcome, mode, targeted)
+        return outcome
+
+    def _lease(self, key: str, holder: str) -> bool:
+        try:
+            return self.state.acquire_lease(key, holder, self.clock(), self.settings.lease_seconds)
+        except LeaseContentionError:
+            return False  # others are fighting over it right now: one of them will serve it
+
+    def _user_leases(
+        self, account: str, wanted: list[DestinationRecord], holder: str
+    ) -> tuple[list[DestinationRecord], list[DestinationRecord], list[str]]:
+        """Take the lease of each destination's Google user: two runs never write to one user
+        at once, even for two connections. Answers the destinations to serve, the busy ones,
+        and the leases taken."""
+        serve, busy, taken = [], [], []
+        for destination in wanted:
+            key = destination.lease_key
+            if key not in taken and self._lease(key, holder):
+                taken.append(key)
+                serve.append(destination)
+            else:
+                busy.append(destination)
+                log.info(
+                    "destination busy: another run writes to its Google user",
+                    extra={"account": account, "destination": destination.name},
+                )
+        return serve, busy, taken
+
+    def _store(self, record: AccountRecord, outcome: AccountOutcome, mode: Mode, targeted: bool) -> None:
+        """Write the run's result into the record as stored now: a destination added while the
+        run went on stays. A targeted run leaves the account's turn where it was: the ordinary
+        runs stay the safety net for what webhooks miss."""
+        if not targeted:
+            record.last_run = datetime.fromtimestamp(self.clock(), tz=UTC).isoformat(timespec="seconds")
+            record.last_status = outcome.status
+            if outcome.status == "ok" and (mode == "full" or record.last_full_run is None):
+                record.last_full_run = record.last_run
+        current = self.state.account(record.account_id) or record
+        ran = {d.name: d for d in record.targets}
+        for field_name in ("status", "reason", "last_run", "last_status", "last_full_run", "failures_in_a_row"):
+            setattr(current, field_name, getattr(record, field_name))
+        for destination in current.targets:
+            if (after := ran.get(destination.name)) is not None:
+                destination.status, destination.reason = after.status, after.reason
+                destination.last_status, destination.failures_in_a_row = after.last_status, after.failures_in_a_row
+        self.state.put_account(current)
+
+    def _lease_keeper(self, keys: list[str], holder: str) -> Callable[[], None]:
+        """Renews the leases (the connection's, its Google users') a few times per lease period
+        while the run goes on; a lease that cannot be renewed (it expired and another
+        invocation took it) stops the run."""
+        ttl = self.settings.lease_seconds
+        renewed = [self.clock()]
+
+        def keep_alive() -> None:
+            now = self.clock()
+            if now - renewed[0] < ttl / 4:
+                return
+            for key in keys:
+                try:
+                    kept = self.state.renew_lease(key, holder, now, ttl)
+                except LeaseContentionError:
+                    continue  # still ours for most of its period: renew at the next tick
+                if not kept:
+                    raise LeaseLostError(f"lost the lease of {key}")
+            renewed[0] = now
+
+        return keep_alive
