@@ -16,6 +16,8 @@ from sandbox.teamleader import TeamleaderSandbox
 
 TEAMLEADER_CLIENT = ("sandbox-teamleader-client", "sandbox-teamleader-secret")
 GOOGLE_CLIENT = ("sandbox-google-client.apps.googleusercontent.com", "sandbox-google-secret")
+# The name both consent pages show for the product.
+APP_NAME = "Teamleader Contacts Sync"
 # Where the sync looks for the OAuth apps' clients and an account's tokens (its secret names).
 CLIENT_SECRETS = {"teamleader-oauth-client": TEAMLEADER_CLIENT, "google-oauth-client": GOOGLE_CLIENT}
 SECRETS_FILE = "secrets.json"
@@ -76,8 +78,8 @@ class SandboxStack:
             PeopleSandbox(clock, **(people_options or {})),
             SecretManagerSandbox(clock),
         )
-        stack.teamleader.add_client(*TEAMLEADER_CLIENT)
-        stack.people.add_client(*GOOGLE_CLIENT)
+        stack.teamleader.add_client(*TEAMLEADER_CLIENT, name=APP_NAME)
+        stack.people.add_client(*GOOGLE_CLIENT, name=APP_NAME)
         ports = ports or {}
         for app in (stack.teamleader, stack.people, stack.secretmanager):
             stack.servers[app.name] = SandboxServer(app, port=ports.get(app.name, 0)).start()
