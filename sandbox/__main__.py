@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from sandbox.consent_flow import serve_pages
@@ -98,13 +96,7 @@ def serve() -> None:
         ),
         flush=True,
     )
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    stack.stop()
+    stack.serve_until_stopped()
 
 
 if __name__ == "__main__":

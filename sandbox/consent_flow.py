@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import signal
-import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -145,10 +143,4 @@ def serve_pages(contacts: int, ports: dict[str, int]) -> None:
         print("  " + flows[GOOGLE_PATH].link)
         print("Google accounts: " + ", ".join(m.google for m in CAST if m.google))
         print("Open either link as often as you like; Ctrl-C stops.", flush=True)
-        stopped = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-        try:
-            stopped.wait()
-        except KeyboardInterrupt:
-            pass
-    stack.stop()
+        stack.serve_until_stopped()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -88,6 +90,16 @@ class SandboxStack:
     def stop(self) -> None:
         for server in self.servers.values():
             server.stop()
+
+    def serve_until_stopped(self) -> None:
+        """Serve until SIGTERM or Ctrl-C (the command-line servers), then stop."""
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+        self.stop()
 
     def url(self, name: str) -> str:
         return self.servers[name].base_url
