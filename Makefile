@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 
 CHECKOV := $(VENV)/checkov/bin/checkov
 
-.PHONY: demo demo-realistic test lint mutants fuzz install clean
+.PHONY: demo demo-realistic page test lint mutants fuzz install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: install
 # The same demo at Teamleader's real limit and the APIs' latency: a first run's waits, explained.
 demo-realistic: install
 	$(PY) -m sandbox demo --realistic
+
+# Both services' consent pages to click through in a browser, with a cast of users (README).
+page: install
+	$(PY) -m sandbox page
 
 lint: install
 	$(PY) -m ruff check .

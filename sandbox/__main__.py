@@ -1,16 +1,15 @@
 """`python -m sandbox`: start the three sandbox servers with seeded data and print their URLs;
 `python -m sandbox demo [--realistic]`: the same, then sync a seeded account twice (what `make demo` and
-`make demo-realistic` run)."""
+`make demo-realistic` run); `python -m sandbox page`: the consent pages to click through in a browser."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 
+from sandbox.consent_flow import serve_pages
 from sandbox.datagen import generate
 from sandbox.demo import FAST, REALISTIC, demo
 from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
@@ -28,6 +27,14 @@ def main() -> int:
         )
         args = parser.parse_args(sys.argv[2:])
         return demo(args.contacts, args.seed, REALISTIC if args.realistic else FAST)
+    if sys.argv[1:2] == ["page"]:
+        parser = argparse.ArgumentParser(prog="python -m sandbox page", description=serve_pages.__doc__)
+        parser.add_argument("--contacts", type=int, default=200, help="contacts seeded in account acme (default 200)")
+        parser.add_argument("--teamleader-port", type=int, default=0)
+        parser.add_argument("--people-port", type=int, default=0)
+        args = parser.parse_args(sys.argv[2:])
+        serve_pages(args.contacts, {"teamleader": args.teamleader_port, "people": args.people_port})
+        return 0
     serve()
     return 0
 
@@ -89,13 +96,7 @@ def serve() -> None:
         ),
         flush=True,
     )
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    stack.stop()
+    stack.serve_until_stopped()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,6 +18,8 @@ from sandbox.teamleader import TeamleaderSandbox
 
 TEAMLEADER_CLIENT = ("sandbox-teamleader-client", "sandbox-teamleader-secret")
 GOOGLE_CLIENT = ("sandbox-google-client.apps.googleusercontent.com", "sandbox-google-secret")
+# The name both consent pages show for the product.
+APP_NAME = "Teamleader Contacts Sync"
 # Where the sync looks for the OAuth apps' clients and an account's tokens (its secret names).
 CLIENT_SECRETS = {"teamleader-oauth-client": TEAMLEADER_CLIENT, "google-oauth-client": GOOGLE_CLIENT}
 SECRETS_FILE = "secrets.json"
@@ -76,8 +80,8 @@ class SandboxStack:
             PeopleSandbox(clock, **(people_options or {})),
             SecretManagerSandbox(clock),
         )
-        stack.teamleader.add_client(*TEAMLEADER_CLIENT)
-        stack.people.add_client(*GOOGLE_CLIENT)
+        stack.teamleader.add_client(*TEAMLEADER_CLIENT, name=APP_NAME)
+        stack.people.add_client(*GOOGLE_CLIENT, name=APP_NAME)
         ports = ports or {}
         for app in (stack.teamleader, stack.people, stack.secretmanager):
             stack.servers[app.name] = SandboxServer(app, port=ports.get(app.name, 0)).start()
@@ -86,6 +90,16 @@ class SandboxStack:
     def stop(self) -> None:
         for server in self.servers.values():
             server.stop()
+
+    def serve_until_stopped(self) -> None:
+        """Serve until SIGTERM or Ctrl-C (the command-line servers), then stop."""
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+        self.stop()
 
     def url(self, name: str) -> str:
         return self.servers[name].base_url

@@ -4,12 +4,40 @@ The resources are mixins over `PeopleBase`; `PeopleSandbox.__init__` sets what i
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from sandbox.clock import Clock
 from sandbox.people.records import GoogleError, GoogleUser, StoredPerson, _etag, _reason
 from sandbox.people.schema import _Schema
+
+
+@dataclass
+class PendingCode:
+    """An authorization code not yet exchanged: who consented, where it may go back to, the
+    scopes granted, and the PKCE challenge it was asked with (RFC 7636)."""
+
+    user: str
+    redirect_uri: str
+    scope: str
+    challenge: str = ""
+    method: str = ""
+
+    def verifier_problem(self, verifier: str | None) -> str | None:
+        """Why `verifier` does not answer the challenge, or None when it does (or when the
+        request came without one: then no verifier is needed)."""
+        if not self.challenge:
+            return None
+        if not verifier:
+            return "Missing code verifier."
+        if self.method == "S256":
+            digest = hashlib.sha256(verifier.encode()).digest()
+            verifier = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        return None if hmac.compare_digest(verifier.encode(), self.challenge.encode()) else "Invalid code verifier."
 
 
 class PeopleBase:
@@ -29,11 +57,15 @@ class PeopleBase:
     batch_get_lags: bool
     delete_missing_ok: bool
     etag_churn_next: int
+    interactive_consent: bool
+    consent_preticked: bool
     users: dict[str, GoogleUser]
     clients: dict[str, str]
+    client_names: dict[str, str]
     _refresh_tokens: dict[str, str]
     _access_tokens: dict[str, tuple[str, float]]
-    _codes: dict[str, tuple[str, str, str]]
+    _token_scopes: dict[str, str]
+    _codes: dict[str, PendingCode]
     _lock: threading.RLock
     _schema: _Schema
     _counter: int

@@ -1,5 +1,6 @@
-"""Google's OAuth: the consent that hands out a code, the token endpoint, and the bearer
-tokens every API call is checked against."""
+"""Google's OAuth: the token endpoint (with PKCE), OpenID's userinfo, and the bearer tokens every
+API call is checked against, each with the scopes it was granted. The consent that hands out
+codes is in `consent`."""
 
 from __future__ import annotations
 
@@ -12,26 +13,51 @@ from urllib.parse import parse_qs
 
 from sandbox.httpserver import Request, Response
 from sandbox.people.base import PeopleBase
-from sandbox.people.records import CONTACTS_SCOPE, GoogleError, GoogleUser
+from sandbox.people.records import (
+    CONTACTS_READONLY_SCOPE,
+    CONTACTS_SCOPE,
+    EMAIL_SCOPES,
+    PROFILE_SCOPES,
+    GoogleError,
+    GoogleUser,
+    _reason,
+)
+
+USERINFO_PATHS = ("/v1/userinfo", "/oauth2/v3/userinfo")
 
 
 class GoogleOAuth(PeopleBase):
-    """The consent and token endpoints, and the check of each call's bearer token."""
+    """The token and userinfo endpoints, and the check of each call's bearer token."""
 
-    def issue_refresh_token(self, user_id: str) -> str:
-        """A refresh token as a completed consent flow would hand it out."""
+    def issue_refresh_token(self, user_id: str, scope: str = CONTACTS_SCOPE) -> str:
+        """A refresh token as a completed consent flow would hand it out, for `scope`."""
         token = "g-rt-" + secrets.token_urlsafe(24)
         self._refresh_tokens[token] = user_id
+        self._token_scopes[token] = scope
         return token
 
-    def _authenticate(self, request: Request) -> GoogleUser:
-        entry = self._access_tokens.get(request.bearer() or "")
+    def _bearer(self, request: Request) -> tuple[str, str]:
+        """The user and granted scopes of the request's live access token."""
+        token = request.bearer() or ""
+        entry = self._access_tokens.get(token)
         if entry is None or entry[1] <= self.clock.now():
             raise GoogleError(
                 "UNAUTHENTICATED",
                 "Request had invalid authentication credentials. Expected OAuth 2 access token.",
             )
-        return self.users[entry[0]]
+        return entry[0], self._token_scopes.get(token, CONTACTS_SCOPE)
+
+    def _authenticate(self, request: Request) -> GoogleUser:
+        user_id, scope = self._bearer(request)
+        granted = set(scope.split())
+        # A person who unticked the contacts box holds a token the People API refuses.
+        if CONTACTS_SCOPE not in granted and not (request.method == "GET" and CONTACTS_READONLY_SCOPE in granted):
+            raise GoogleError(
+                "PERMISSION_DENIED",
+                "Request had insufficient authentication scopes.",
+                [_reason("ACCESS_TOKEN_SCOPE_INSUFFICIENT")],
+            )
+        return self.users[user_id]
 
     # ---- OAuth ----
 
@@ -42,51 +68,73 @@ class GoogleOAuth(PeopleBase):
             return Response(401, {"error": "invalid_client", "error_description": "The OAuth client was not found."})
         with self._lock:
             if form.get("grant_type") == "refresh_token":
-                user_id = self._refresh_tokens.get(form.get("refresh_token", ""))
                 refresh = None
+                user_id = self._refresh_tokens.get(form.get("refresh_token", ""))
+                granted = self._token_scopes.get(form.get("refresh_token", ""), CONTACTS_SCOPE)
             elif form.get("grant_type") == "authorization_code":
                 entry = self._codes.pop(form.get("code", ""), None)
-                user_id = entry[0] if entry and entry[1] == form.get("redirect_uri") else None
-                refresh = self.issue_refresh_token(user_id) if user_id else None
-                granted = entry[2] if entry else CONTACTS_SCOPE
+                if entry is None or entry.redirect_uri != form.get("redirect_uri"):
+                    return _invalid_grant("Token has been expired or revoked.")
+                problem = entry.verifier_problem(form.get("code_verifier"))
+                if problem is not None:
+                    return _invalid_grant(problem)
+                user_id, granted = entry.user, entry.scope
+                refresh = self.issue_refresh_token(user_id, granted)
             else:
                 return Response(400, {"error": "unsupported_grant_type"})
             if user_id is None:
-                return Response(
-                    400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
-                )
+                return _invalid_grant("Token has been expired or revoked.")
             access = "g-at-" + secrets.token_urlsafe(24)
             self._access_tokens[access] = (user_id, self.clock.now() + self.access_token_ttl)
+            self._token_scopes[access] = granted
+        # `scope` names only what was granted: a person may untick a permission.
         answer: dict[str, Any] = {
             "access_token": access,
             "expires_in": self.access_token_ttl,
-            "scope": CONTACTS_SCOPE,
+            "scope": granted,
             "token_type": "Bearer",
         }
         if refresh:
             answer["refresh_token"] = refresh
-            answer["scope"] = granted
-            if "openid" in granted.split():
-                answer["id_token"] = _id_token(user_id, form.get("client_id", ""), self.clock.now())
+        if "openid" in granted.split():
+            answer["id_token"] = _id_token(user_id, client_id, granted, self.clock.now())
         return Response(200, answer)
 
-    def _authorize(self, request: Request) -> Response:
-        """Consent without a person: approve for the user named, else the one hinted at (as
-        Google signs in the hinted account), else the first."""
-        redirect_uri = request.arg("redirect_uri") or ""
-        if request.arg("client_id") not in self.clients or not redirect_uri:
-            raise GoogleError("INVALID_ARGUMENT", "Unknown client or missing redirect_uri.")
-        hint = request.arg("login_hint")
-        user_id = request.arg("sandbox_user") or (hint if hint in self.users else next(iter(self.users), None))
-        if user_id is None:
-            raise GoogleError("NOT_FOUND", "No sandbox user to consent for.")
-        code = secrets.token_urlsafe(16)
-        self._codes[code] = (user_id, redirect_uri, request.arg("scope") or CONTACTS_SCOPE)
-        state = request.arg("state") or ""
-        return Response(302, None, {"Location": f"{redirect_uri}?code={code}&state={state}"})
+    def _userinfo(self, request: Request) -> Response:
+        """OpenID Connect's userinfo for the bearer token's user: what its scopes let it see."""
+        try:
+            user_id, scope = self._bearer(request)
+        except GoogleError:
+            return Response(
+                401,
+                {"error": "invalid_token", "error_description": "Invalid Credentials"},
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        return Response(200, _claims(user_id, self.users.get(user_id), scope))
 
 
-def _id_token(user_id: str, client_id: str, now: float) -> str:
+def _invalid_grant(description: str) -> Response:
+    return Response(400, {"error": "invalid_grant", "error_description": description})
+
+
+def subject(user_id: str) -> str:
+    """The stable `sub` Google gives a user, the same in the ID token and in userinfo."""
+    return str(int(hashlib.sha256(user_id.encode()).hexdigest()[:17], 16))
+
+
+def _claims(user_id: str, user: GoogleUser | None, scope: str) -> dict[str, Any]:
+    """The identity claims the granted scopes reveal: the e-mail address only with an email
+    scope, the name only with a profile scope."""
+    granted = set(scope.split())
+    claims: dict[str, Any] = {"sub": subject(user_id)}
+    if granted & EMAIL_SCOPES:
+        claims.update(email=user_id, email_verified=True)
+    if granted & PROFILE_SCOPES and user is not None and user.name:
+        claims["name"] = user.name
+    return claims
+
+
+def _id_token(user_id: str, client_id: str, scope: str, now: float) -> str:
     """An OpenID token as Google's token endpoint gives it, its signature a placeholder: the
     sync reads its claims from the token endpoint itself and does not verify it."""
 
@@ -96,9 +144,7 @@ def _id_token(user_id: str, client_id: str, now: float) -> str:
     claims = {
         "iss": "https://accounts.google.com",
         "aud": client_id,
-        "sub": hashlib.sha256(user_id.encode()).hexdigest()[:21],
-        "email": user_id,
-        "email_verified": True,
+        **_claims(user_id, None, scope),
         "iat": int(now),
         "exp": int(now) + 3600,
     }

@@ -14,6 +14,11 @@ from typing import Any
 from sandbox.httpserver import Response
 
 CONTACTS_SCOPE = "https://www.googleapis.com/auth/contacts"
+CONTACTS_READONLY_SCOPE = "https://www.googleapis.com/auth/contacts.readonly"
+EMAIL_SCOPES = frozenset(["email", "https://www.googleapis.com/auth/userinfo.email"])
+PROFILE_SCOPES = frozenset(["profile", "https://www.googleapis.com/auth/userinfo.profile"])
+# Google's "Sign-In scopes": granted with the sign-in itself, never a box a person can untick.
+SIGN_IN_SCOPES = frozenset(["openid"]) | EMAIL_SCOPES | PROFILE_SCOPES
 SYSTEM_GROUPS = ("myContacts", "starred", "friends", "family", "coworkers", "chatBuddies", "all", "blocked")
 SINGLE_VALUE_FIELDS = ("names", "birthdays", "biographies", "genders")
 # Copied from the descriptions of updateMask and readMask in the discovery document.
@@ -107,6 +112,8 @@ class GoogleUser:
     """One Google account's contacts, groups and write-quota window."""
 
     id: str
+    # The name the account chooser shows beside the address.
+    name: str = ""
     people: dict[str, StoredPerson] = field(default_factory=dict)
     groups: dict[str, StoredGroup] = field(default_factory=dict)
     writes: deque[float] = field(default_factory=deque)

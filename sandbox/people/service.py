@@ -11,8 +11,11 @@ from urllib.parse import parse_qs
 
 from sandbox.clock import Clock
 from sandbox.httpserver import Request, Response
+from sandbox.pages import STYLESHEET_PATH, stylesheet
+from sandbox.people.base import PendingCode
+from sandbox.people.consent import AUTH_PATH, GoogleConsent
 from sandbox.people.groups import ContactGroups
-from sandbox.people.oauth import GoogleOAuth
+from sandbox.people.oauth import USERINFO_PATHS, GoogleOAuth
 from sandbox.people.person_reads import PersonReads
 from sandbox.people.person_writes import PersonWrites
 from sandbox.people.records import (
@@ -27,7 +30,7 @@ from sandbox.people.records import (
 from sandbox.people.schema import _Schema
 
 
-class PeopleSandbox(PersonWrites, PersonReads, ContactGroups, GoogleOAuth):
+class PeopleSandbox(PersonWrites, PersonReads, ContactGroups, GoogleConsent, GoogleOAuth):
     """People API v1 for many Google users, told apart by their bearer tokens."""
 
     name = "people"
@@ -47,6 +50,8 @@ class PeopleSandbox(PersonWrites, PersonReads, ContactGroups, GoogleOAuth):
         shuffle_created: bool = False,
         batch_get_lags: bool = False,
         delete_missing_ok: bool = False,
+        interactive_consent: bool = False,
+        consent_preticked: bool = False,
     ) -> None:
         self.clock = clock or Clock()
         self.propagation_delay = propagation_delay
@@ -70,28 +75,40 @@ class PeopleSandbox(PersonWrites, PersonReads, ContactGroups, GoogleOAuth):
         self.shuffle_created = shuffle_created
         self.batch_get_lags = batch_get_lags
         self.delete_missing_ok = delete_missing_ok
+        # Whether /o/oauth2/auth shows a person the account chooser and the consent page; off,
+        # it consents at once (what the CLI's consent tests follow with a plain HTTP client).
+        self.interactive_consent = interactive_consent
+        # Whether the consent page's permission boxes start ticked. Newer OAuth clients are
+        # reported to get them unticked, so a person who just clicks Continue grants none.
+        self.consent_preticked = consent_preticked
         # Fault: the next N updated persons are changed by someone else just before the write.
         self.etag_churn_next = 0
         self.users: dict[str, GoogleUser] = {}
         self.clients: dict[str, str] = {}
+        # The app's name, as the consent page shows it.
+        self.client_names: dict[str, str] = {}
         self._refresh_tokens: dict[str, str] = {}
         self._access_tokens: dict[str, tuple[str, float]] = {}
-        # An authorization code's user, redirect address and the scopes consented to.
-        self._codes: dict[str, tuple[str, str, str]] = {}
+        # The scopes each token was granted (access and refresh tokens alike).
+        self._token_scopes: dict[str, str] = {}
+        self._codes: dict[str, PendingCode] = {}
         self._lock = threading.RLock()
         self._schema = _Schema()
         self._counter = 1_000_000_000_000_000
 
     # ---- set-up and inspection ----
 
-    def add_user(self, user_id: str) -> GoogleUser:
+    def add_user(self, user_id: str, name: str = "") -> GoogleUser:
+        """A Google account (`user_id` is its address), with the name its chooser shows."""
         with self._lock:
-            user = GoogleUser(user_id)
+            user = GoogleUser(user_id, name)
             self.users[user_id] = user
             return user
 
-    def add_client(self, client_id: str, client_secret: str) -> None:
+    def add_client(self, client_id: str, client_secret: str, name: str | None = None) -> None:
+        """An OAuth client: its credentials, and the name its consent page shows."""
         self.clients[client_id] = client_secret
+        self.client_names[client_id] = name or client_id
 
     def revoke(self, user_id: str) -> None:
         with self._lock:
@@ -99,6 +116,8 @@ class PeopleSandbox(PersonWrites, PersonReads, ContactGroups, GoogleOAuth):
                 del self._refresh_tokens[token]
             for token in [t for t, (u, _) in self._access_tokens.items() if u == user_id]:
                 del self._access_tokens[token]
+            for token in [t for t in self._token_scopes if t not in self._access_tokens | self._refresh_tokens]:
+                del self._token_scopes[token]
 
     def account_of_token(self, token: str) -> str | None:
         entry = self._access_tokens.get(token)
@@ -160,14 +179,21 @@ class PeopleSandbox(PersonWrites, PersonReads, ContactGroups, GoogleOAuth):
             if body["user"] not in self.users:
                 self.add_user(body["user"])
             return Response(200, {"refresh_token": self.issue_refresh_token(body["user"])})
+        if request.path == "/_sandbox/interactive_consent":
+            self.interactive_consent = bool(body.get("on", True))
+            return Response(200, {"interactive_consent": self.interactive_consent})
         return None
 
     def handle(self, request: Request) -> Response:
         try:
             if request.path == "/token" and request.method == "POST":
                 return self._token(request)
-            if request.path == "/o/oauth2/auth" and request.method == "GET":
+            if request.path == AUTH_PATH and request.method in ("GET", "POST"):
                 return self._authorize(request)
+            if request.path in USERINFO_PATHS and request.method in ("GET", "POST"):
+                return self._userinfo(request)
+            if request.path == STYLESHEET_PATH:
+                return stylesheet()
             override = request.headers.get("x-http-method-override")
             if override and request.method == "POST":
                 # Google's answer to long URLs, which google-api-python-client uses for GETs

@@ -18,6 +18,8 @@ from sandbox.teamleader.model import (
     SPEC_PATH,
     ApiError,
     TeamleaderAccount,
+    TeamleaderTeam,
+    TeamleaderUser,
     iso,
     parse_iso,
 )
@@ -37,6 +39,8 @@ __all__ = [
     "ApiError",
     "TeamleaderAccount",
     "TeamleaderSandbox",
+    "TeamleaderTeam",
+    "TeamleaderUser",
     "iso",
     "parse_iso",
 ]

@@ -11,7 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.clock import Clock
-from sandbox.teamleader.model import MAX_IDS, ApiError, TeamleaderAccount, _RequestSchemas, parse_iso
+from sandbox.teamleader.model import (
+    MAX_IDS,
+    ApiError,
+    TeamleaderAccount,
+    TeamleaderUser,
+    _RequestSchemas,
+    parse_iso,
+)
 from sandbox.webhook_delivery import WebhookSender
 
 
@@ -33,16 +40,28 @@ class TeamleaderBase:
     redirect_uris: set[str] | None
     redirect_mismatch: str
     unreadable_companies: dict[str, int]
+    interactive_consent: bool
+    me_lists_teams: bool
+    deactivated_tokens: str
     accounts: dict[str, TeamleaderAccount]
     clients: dict[str, str]
+    client_names: dict[str, str]
     _refresh_tokens: dict[str, str]
     _access_tokens: dict[str, tuple[str, float]]
-    _codes: dict[str, tuple[str, str, float]]
+    _token_users: dict[str, str]
+    _codes: dict[str, tuple[str, str, float, str | None]]
     _lock: threading.RLock
     _schemas: _RequestSchemas
     during_list: Callable[[int], None] | None
     _list_calls: int
     webhooks: WebhookSender
+
+    def find_user(self, user_id: str) -> TeamleaderUser | None:
+        """A user of any account, by id."""
+        for account in self.accounts.values():
+            if user_id in account.users:
+                return account.users[user_id]
+        return None
 
     def _common_filters(
         self, records: list[dict[str, Any]], flt: dict[str, Any], by_id: dict[str, Any]

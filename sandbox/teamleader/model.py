@@ -30,6 +30,10 @@ ENDPOINT_SCOPE = {
     "webhooks.register": "contacts",
     "webhooks.list": "contacts",
     "webhooks.unregister": "contacts",
+    "users.me": "users",
+    "users.list": "users",
+    "users.info": "users",
+    "teams.list": "users",
 }
 # What a change to a contact's link with a company moves: undocumented, so a switch.
 LINK_TOUCHES = ("contact", "company", "neither")
@@ -58,11 +62,47 @@ class ApiError(Exception):
 
 
 @dataclass
-class TeamleaderAccount:
-    """One Teamleader account: its records, its granted scopes and its rate window."""
+class TeamleaderUser:
+    """A co-worker in a Teamleader account: who signs in, and who a token acts for."""
 
     id: str
-    scopes: set[str] = field(default_factory=lambda: {"contacts", "companies"})
+    account_id: str
+    first_name: str
+    last_name: str
+    email: str
+    status: str = "active"
+    team_ids: list[str] = field(default_factory=list)
+    language: str = "en-GB"
+    function: str = ""
+    time_zone: str = "Europe/Brussels"
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass
+class TeamleaderTeam:
+    """A team of an account; `lead` is a user id."""
+
+    id: str
+    name: str
+    lead: str | None = None
+
+
+@dataclass
+class TeamleaderAccount:
+    """One Teamleader account: its records, users and teams, its granted scopes and its rate
+    window."""
+
+    id: str
+    # `users` is the scope users.me and the other user endpoints need: the integration the page
+    # signs people in with is registered with it.
+    scopes: set[str] = field(default_factory=lambda: {"contacts", "companies", "users"})
+    # In the order they were added: the first is the one who installed the integration (the
+    # admin), whom a token issued without a user acts for.
+    users: dict[str, TeamleaderUser] = field(default_factory=dict)
+    teams: dict[str, TeamleaderTeam] = field(default_factory=dict)
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     companies: dict[str, dict[str, Any]] = field(default_factory=dict)
     tags: set[str] = field(default_factory=set)
@@ -85,6 +125,14 @@ class TeamleaderAccount:
     def contacts_changed(self) -> None:
         self._employees = None
 
+    def admin(self) -> TeamleaderUser:
+        """The account's first user; an account set up without users gets one, so that a
+        token issued for the account alone still has someone to act for."""
+        if not self.users:
+            admin = TeamleaderUser(f"{self.id}-admin", self.id, "Account", "Admin", f"admin@{self.id}.example")
+            self.users[admin.id] = admin
+        return next(iter(self.users.values()))
+
 
 class _RequestSchemas:
     """Request validation against the OpenAPI subset: types by JSON Schema, names strictly."""
@@ -97,6 +145,12 @@ class _RequestSchemas:
             schema = schema.get("application/json", {}).get("schema", {})
             self._schemas[path.lstrip("/")] = schema
         self._validators = {k: Draft202012Validator(v) for k, v in self._schemas.items()}
+
+    def add(self, endpoint: str, schema: dict[str, Any]) -> None:
+        """A request schema for an endpoint the OpenAPI subset lacks (written from the
+        published blueprint)."""
+        self._schemas[endpoint] = schema
+        self._validators[endpoint] = Draft202012Validator(schema)
 
     def check(self, endpoint: str, body: Any) -> None:
         if not isinstance(body, dict):

@@ -1,37 +1,58 @@
-"""Teamleader's OAuth: the consent that hands out a code, the token endpoint with its
-single-use rotating refresh tokens, and the bearer tokens every API call is checked against."""
+"""Teamleader's OAuth: the token endpoint with its single-use rotating refresh tokens, and the
+bearer tokens every API call is checked against. Each token acts for one user of one account;
+the consent that hands out codes is in `consent`."""
 
 from __future__ import annotations
 
 import secrets
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs
 
 from sandbox.httpserver import Request, Response
 from sandbox.teamleader.base import TeamleaderBase
-from sandbox.teamleader.model import ApiError, TeamleaderAccount
+from sandbox.teamleader.model import ApiError, TeamleaderAccount, TeamleaderUser
 
 
 class TeamleaderOAuth(TeamleaderBase):
-    """The consent and token endpoints, and the check of each call's bearer token."""
+    """The token endpoint, and the check of each call's bearer token."""
 
     def _authenticate(self, request: Request) -> TeamleaderAccount:
-        token = request.bearer()
-        entry = self._access_tokens.get(token or "")
+        token = request.bearer() or ""
+        entry = self._access_tokens.get(token)
         if entry is None:
             raise ApiError(401, "Access token is invalid")
         account_id, expires = entry
         if expires <= self.clock.now():
             raise ApiError(401, "Access token expired")
+        if not self._user_may_act(self.user_of_token(token)):
+            raise ApiError(401, "Access token is invalid")
         return self.accounts[account_id]
+
+    def user_of_token(self, token: str) -> TeamleaderUser | None:
+        """Who an access or refresh token acts for: the user who consented, or the account's
+        first user (its admin) for a token issued without one, as `issue_tokens` does; None
+        for an unknown token, or an account that has no users yet."""
+        entry = self._access_tokens.get(token)
+        account_id = entry[0] if entry else self._refresh_tokens.get(token)
+        if account_id is None:
+            return None
+        users = self.accounts[account_id].users
+        return users.get(self._token_users.get(token, "")) or next(iter(users.values()), None)
+
+    def _user_may_act(self, user: TeamleaderUser | None) -> bool:
+        # Undocumented: whether a deactivated user's tokens go on working. Refused by default,
+        # as a user who can no longer sign in is no longer there to act for.
+        return user is None or user.status == "active" or self.deactivated_tokens == "work"
 
     # ---- OAuth ----
 
-    def _new_tokens(self, account_id: str) -> dict[str, Any]:
+    def _new_tokens(self, account_id: str, user_id: str | None = None) -> dict[str, Any]:
         access = "tl-at-" + secrets.token_urlsafe(24)
         refresh = "tl-rt-" + secrets.token_urlsafe(24)
         self._access_tokens[access] = (account_id, self.clock.now() + self.access_token_ttl)
         self._refresh_tokens[refresh] = account_id
+        if user_id is not None:
+            self._token_users[access] = self._token_users[refresh] = user_id
         return {
             "token_type": "Bearer",
             "expires_in": self.access_token_ttl,
@@ -51,43 +72,19 @@ class TeamleaderOAuth(TeamleaderBase):
         with self._lock:
             grant = form.get("grant_type")
             if grant == "refresh_token":
-                account_id = self._refresh_tokens.pop(form.get("refresh_token", ""), None)
-                if account_id is None:
+                refresh = form.get("refresh_token", "")
+                if refresh not in self._refresh_tokens or not self._user_may_act(self.user_of_token(refresh)):
                     return _invalid_grant("The refresh token is invalid.")
-                return Response(200, self._new_tokens(account_id), wrote=True)
+                account_id = self._refresh_tokens.pop(refresh)
+                return Response(200, self._new_tokens(account_id, self._token_users.pop(refresh, None)), wrote=True)
             if grant == "authorization_code":
                 entry = self._codes.pop(form.get("code", ""), None)
                 if entry is None or entry[2] < self.clock.now():
                     return _invalid_grant("Authorization code is invalid or expired")
                 if entry[1] != form.get("redirect_uri"):
                     return _invalid_grant("Redirect URI does not match")
-                return Response(200, self._new_tokens(entry[0]), wrote=True)
+                return Response(200, self._new_tokens(entry[0], entry[3]), wrote=True)
         return Response(400, {"error": "unsupported_grant_type"})
-
-    def _authorize(self, request: Request) -> Response:
-        """Consent without a person: approve for the account named, or the only one."""
-        client_id = request.arg("client_id")
-        redirect_uri = request.arg("redirect_uri") or ""
-        if client_id not in self.clients or not redirect_uri:
-            raise ApiError(400, "Unknown client or missing redirect_uri")
-        if self.redirect_uris is not None and redirect_uri not in self.redirect_uris:
-            if self.redirect_mismatch == "error_page":
-                raise ApiError(400, "The redirect URI is not registered for this integration")
-            mismatch = {
-                "error": "invalid_request",
-                "error_description": "redirect_uri mismatch",
-                "state": request.arg("state") or "",
-            }
-            return Response(302, None, {"Location": f"{redirect_uri}?{urlencode(mismatch)}"})
-        account_id = request.arg("sandbox_account") or next(iter(self.accounts), None)
-        query: dict[str, str] = {"state": request.arg("state") or ""}
-        if account_id is None or request.arg("sandbox_deny"):
-            query["error"] = "access_denied"
-        else:
-            code = secrets.token_urlsafe(16)
-            self._codes[code] = (account_id, redirect_uri, self.clock.now() + 600)
-            query["code"] = code
-        return Response(302, None, {"Location": f"{redirect_uri}?{urlencode(query)}"})
 
 
 def _invalid_grant(description: str) -> Response:

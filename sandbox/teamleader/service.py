@@ -10,7 +10,9 @@ from typing import Any
 
 from sandbox.clock import Clock
 from sandbox.httpserver import Request, Response
+from sandbox.pages import STYLESHEET_PATH, stylesheet
 from sandbox.teamleader.companies import Companies
+from sandbox.teamleader.consent import AUTHORIZE_PATH, TeamleaderConsent
 from sandbox.teamleader.contacts import Contacts
 from sandbox.teamleader.model import (
     ENDPOINT_SCOPE,
@@ -22,11 +24,12 @@ from sandbox.teamleader.model import (
 )
 from sandbox.teamleader.oauth import TeamleaderOAuth
 from sandbox.teamleader.ratelimit import RateLimit, _RateLimitedError
+from sandbox.teamleader.users import SCHEMAS, Users
 from sandbox.teamleader.webhooks import Webhooks
 from sandbox.webhook_delivery import WebhookSender
 
 
-class TeamleaderSandbox(Contacts, Companies, Webhooks, TeamleaderOAuth, RateLimit):
+class TeamleaderSandbox(Contacts, Companies, Users, Webhooks, TeamleaderConsent, TeamleaderOAuth, RateLimit):
     """The Teamleader Focus API and its OAuth token endpoint, served by a `SandboxServer`."""
 
     name = "teamleader"
@@ -45,6 +48,9 @@ class TeamleaderSandbox(Contacts, Companies, Webhooks, TeamleaderOAuth, RateLimi
         rate_headers: str = "documented",
         rate_window: str = "sliding",
         link_touches: str = "contact",
+        interactive_consent: bool = False,
+        me_lists_teams: bool = True,
+        deactivated_tokens: str = "refused",
     ) -> None:
         self.clock = clock or Clock()
         self.rate_limit = rate_limit
@@ -77,16 +83,32 @@ class TeamleaderSandbox(Contacts, Companies, Webhooks, TeamleaderOAuth, RateLimi
         # error page that never redirects) or "error_redirect" (back with an OAuth error).
         self.redirect_uris: set[str] | None = None
         self.redirect_mismatch = "error_page"
+        # Whether /oauth2/authorize shows a person its sign-in and approval pages; off, it
+        # approves at once (what the CLI's consent tests follow with a plain HTTP client).
+        self.interactive_consent = interactive_consent
+        # Whether users.me lists the user's teams: the current reference says so, the archived
+        # blueprint's users.me does not; a page that needs the teams must cope with either.
+        self.me_lists_teams = me_lists_teams
+        # Whether a deactivated user's tokens go on working ("work") or are refused
+        # ("refused"): undocumented.
+        self.deactivated_tokens = deactivated_tokens
         # Fault: company id → the status its `companies.info` answers, although it exists (a
         # record Teamleader cannot serve).
         self.unreadable_companies: dict[str, int] = {}
         self.accounts: dict[str, TeamleaderAccount] = {}
         self.clients: dict[str, str] = {}
+        # The integration's name, as the approval page shows it.
+        self.client_names: dict[str, str] = {}
         self._refresh_tokens: dict[str, str] = {}
         self._access_tokens: dict[str, tuple[str, float]] = {}
-        self._codes: dict[str, tuple[str, str, float]] = {}
+        # Token → the user it acts for; a token missing here acts for the account's admin.
+        self._token_users: dict[str, str] = {}
+        # Code → account, redirect URI, expiry, and the user who consented (None: the admin).
+        self._codes: dict[str, tuple[str, str, float, str | None]] = {}
         self._lock = threading.RLock()
         self._schemas = _RequestSchemas(SPEC_PATH)
+        for endpoint, schema in SCHEMAS.items():
+            self._schemas.add(endpoint, schema)
         # Fault: called after every contacts.list answer with the count so far, so that tests
         # can edit or delete contacts while a sync is paging.
         self.during_list: Callable[[int], None] | None = None
@@ -104,13 +126,16 @@ class TeamleaderSandbox(Contacts, Companies, Webhooks, TeamleaderOAuth, RateLimi
             self.accounts[account_id] = account
             return account
 
-    def add_client(self, client_id: str, client_secret: str) -> None:
+    def add_client(self, client_id: str, client_secret: str, name: str | None = None) -> None:
+        """An integration: its credentials, and the name its approval page shows."""
         self.clients[client_id] = client_secret
+        self.client_names[client_id] = name or client_id
 
-    def issue_tokens(self, account_id: str) -> dict[str, Any]:
-        """Tokens as a completed consent flow would hand them out."""
+    def issue_tokens(self, account_id: str, user_id: str | None = None) -> dict[str, Any]:
+        """Tokens as a completed consent flow would hand them out: acting for `user_id`, or
+        for the account's admin."""
         with self._lock:
-            return self._new_tokens(account_id)
+            return self._new_tokens(account_id, user_id)
 
     def revoke(self, account_id: str) -> None:
         """The user disconnects the integration: every token of the account stops working."""
@@ -119,6 +144,8 @@ class TeamleaderSandbox(Contacts, Companies, Webhooks, TeamleaderOAuth, RateLimi
                 del self._refresh_tokens[token]
             for token in [t for t, (a, _) in self._access_tokens.items() if a == account_id]:
                 del self._access_tokens[token]
+            for token in [t for t in self._token_users if t not in self._access_tokens | self._refresh_tokens]:
+                del self._token_users[token]
 
     def account_of_token(self, token: str) -> str | None:
         entry = self._access_tokens.get(token)
@@ -140,14 +167,22 @@ class TeamleaderSandbox(Contacts, Companies, Webhooks, TeamleaderOAuth, RateLimi
         if request.path == "/_sandbox/edit_contact":
             record = self.edit_contact(body["account"], body["id"], **body.get("changes", {}))
             return Response(200, {"updated_at": record["updated_at"]})
+        if request.path == "/_sandbox/interactive_consent":
+            self.interactive_consent = bool(body.get("on", True))
+            return Response(200, {"interactive_consent": self.interactive_consent})
+        if request.path == "/_sandbox/user_status":
+            self.set_user_status(body["account"], body["user"], body["status"])
+            return Response(204)
         return None
 
     def handle(self, request: Request) -> Response:
         try:
             if request.path == "/oauth2/access_token" and request.method == "POST":
                 return self._token(request)
-            if request.path == "/oauth2/authorize" and request.method == "GET":
+            if request.path == AUTHORIZE_PATH and request.method in ("GET", "POST"):
                 return self._authorize(request)
+            if request.path == STYLESHEET_PATH:
+                return stylesheet()
             endpoint = request.path.lstrip("/")
             if endpoint not in ENDPOINT_SCOPE:
                 raise ApiError(404, f"Endpoint {request.path} not found")
@@ -173,7 +208,10 @@ class TeamleaderSandbox(Contacts, Companies, Webhooks, TeamleaderOAuth, RateLimi
             except json.JSONDecodeError as exc:
                 raise ApiError(400, "Malformed JSON") from exc
             self._schemas.check(endpoint, body)
-            data = getattr(self, "_" + endpoint.replace(".", "_"))(account, body)
+            if endpoint == "users.me":
+                data = self._users_me(account, self.user_of_token(request.bearer() or "") or account.admin())
+            else:
+                data = getattr(self, "_" + endpoint.replace(".", "_"))(account, body)
             if endpoint == "contacts.list" and self.during_list is not None:
                 self._list_calls += 1
                 self.during_list(self._list_calls)

@@ -1,0 +1,146 @@
+"""Both consent flows as the people's page will start and finish them: the authorize links
+(Google's with state and a PKCE S256 challenge), and the code exchanges with the identity
+that follows (Teamleader's `users.me`, Google's userinfo).
+
+`python -m sandbox page` serves the cast with the pages on and a redirect catcher that
+finishes each flow and shows its outcome; the browser tests drive the same links."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from sandbox.cast import CAST, seed_cast
+from sandbox.catcher import RedirectCatcher
+from sandbox.datagen import generate
+from sandbox.people import CONTACTS_SCOPE
+from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
+
+# What the page asks Google for: to know who signs in, and their contacts.
+GOOGLE_SCOPES = ("openid", "https://www.googleapis.com/auth/userinfo.email", CONTACTS_SCOPE)
+TEAMLEADER_PATH = "/teamleader"
+GOOGLE_PATH = "/google"
+
+
+@dataclass
+class Flow:
+    """One consent started: its link, and what finishing it needs."""
+
+    link: str
+    redirect_uri: str
+    state: str
+    verifier: str = ""
+
+
+def teamleader_flow(stack: SandboxStack, redirect_uri: str) -> Flow:
+    """A Teamleader sign-in link (its scopes are fixed by the integration: none are asked)."""
+    state = secrets.token_urlsafe(12)
+    query = {"client_id": TEAMLEADER_CLIENT[0], "response_type": "code", "redirect_uri": redirect_uri, "state": state}
+    return Flow(f"{stack.url('teamleader')}/oauth2/authorize?{urlencode(query)}", redirect_uri, state)
+
+
+def google_flow(stack: SandboxStack, redirect_uri: str, login_hint: str | None = None) -> Flow:
+    """A Google consent link for `GOOGLE_SCOPES`, offline, with state and PKCE."""
+    state = secrets.token_urlsafe(12)
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = {
+        "client_id": GOOGLE_CLIENT[0],
+        "response_type": "code",
+        "redirect_uri": redirect_uri,
+        "scope": " ".join(GOOGLE_SCOPES),
+        "state": state,
+        "access_type": "offline",
+        "prompt": "consent",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **({"login_hint": login_hint} if login_hint else {}),
+    }
+    return Flow(f"{stack.url('people')}/o/oauth2/auth?{urlencode(query)}", redirect_uri, state, verifier)
+
+
+def finish_teamleader(stack: SandboxStack, flow: Flow, code: str) -> dict[str, Any]:
+    """The tokens for the code, and `me`: who signed in, as users.me answers."""
+    tokens = _exchange(
+        stack.url("teamleader") + "/oauth2/access_token",
+        {"code": code, "client_id": TEAMLEADER_CLIENT[0], "client_secret": TEAMLEADER_CLIENT[1]},
+        flow,
+    )
+    me = httpx.post(
+        stack.url("teamleader") + "/users.me",
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        json={},
+        timeout=10,
+    )
+    me.raise_for_status()
+    return {**tokens, "me": me.json()["data"]}
+
+
+def finish_google(stack: SandboxStack, flow: Flow, code: str) -> dict[str, Any]:
+    """The tokens for the code (with the PKCE verifier), and `userinfo`: who consented."""
+    tokens = _exchange(
+        stack.url("people") + "/token",
+        {
+            "code": code,
+            "client_id": GOOGLE_CLIENT[0],
+            "client_secret": GOOGLE_CLIENT[1],
+            "code_verifier": flow.verifier,
+        },
+        flow,
+    )
+    info = httpx.get(
+        stack.url("people") + "/v1/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=10
+    )
+    info.raise_for_status()
+    return {**tokens, "userinfo": info.json()}
+
+
+def _exchange(url: str, form: dict[str, str], flow: Flow) -> dict[str, Any]:
+    answer = httpx.post(
+        url, data={**form, "grant_type": "authorization_code", "redirect_uri": flow.redirect_uri}, timeout=10
+    )
+    if answer.status_code != 200:
+        raise RuntimeError(f"the token endpoint refused the code: {answer.status_code} {answer.text}")
+    tokens: dict[str, Any] = answer.json()
+    return tokens
+
+
+def serve_pages(contacts: int, ports: dict[str, int]) -> None:
+    """`python -m sandbox page`: the cast with the consent pages on, and a redirect catcher
+    that finishes each flow; prints both links and serves until interrupted."""
+    stack = SandboxStack.start(
+        ports=ports, teamleader_options={"interactive_consent": True}, people_options={"interactive_consent": True}
+    )
+    seed_cast(stack, {"acme": generate(contacts, None, seed=7)})
+    flows: dict[str, Flow] = {}
+
+    def react(path: str, query: dict[str, str]) -> list[str]:
+        flow = flows.get(path)
+        if flow is None or query.get("state") != flow.state:
+            return ["Not a flow this command started (or its state does not match)."]
+        if "code" not in query:
+            return [f"No code: {query.get('error', 'no answer')}"]
+        if path == TEAMLEADER_PATH:
+            me = finish_teamleader(stack, flow, query["code"])["me"]
+            return [f"Signed in to Teamleader as {me['first_name']} {me['last_name']} ({me['email']})"]
+        tokens = finish_google(stack, flow, query["code"])
+        return [f"Google account: {tokens['userinfo'].get('email', '(no e-mail granted)')}"] + [
+            f"Granted: {scope}" for scope in tokens["scope"].split()
+        ]
+
+    with RedirectCatcher(react) as catcher:
+        flows[TEAMLEADER_PATH] = teamleader_flow(stack, catcher.url(TEAMLEADER_PATH))
+        flows[GOOGLE_PATH] = google_flow(stack, catcher.url(GOOGLE_PATH))
+        print("Sign in to Teamleader (users of accounts acme and globex; Dirk Maes is deactivated):")
+        print("  " + flows[TEAMLEADER_PATH].link)
+        print("Connect a Google account (untick the contacts box to see a partial grant):")
+        print("  " + flows[GOOGLE_PATH].link)
+        print("Google accounts: " + ", ".join(m.google for m in CAST if m.google))
+        print("Open either link as often as you like; Ctrl-C stops.", flush=True)
+        stack.serve_until_stopped()
