@@ -1,0 +1,146 @@
+"""The people's page end to end against the sandbox, through Flask's test client: an admin
+connects the account and sets the rules, people connect their own Google accounts, see their
+counts and skipped contacts, turn it off with removal; and the refusals, each in a sentence."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.stack import SandboxStack
+from tests.page_site import PAGE_URL, Site, local, make_site, through
+
+
+@pytest.fixture
+def site(stack: SandboxStack, tmp_path: Path) -> Site:
+    return make_site(stack, tmp_path)
+
+
+def browser(site: Site) -> Any:
+    return site.app.test_client()
+
+
+def sign_in(site: Site, user_id: str) -> Any:
+    """A new browser that signs in to Teamleader as `user_id`; it ends on the card."""
+    client = browser(site)
+    start = client.get("/auth/teamleader/start", base_url=PAGE_URL)
+    assert start.status_code == 303
+    back = through(start.headers["Location"], sandbox_user=user_id)
+    assert back.startswith(f"{PAGE_URL}/auth/teamleader?")
+    client.last = client.get(local(back), base_url=PAGE_URL)
+    return client
+
+
+def connect_google(client: Any, address: str, **extra: str) -> Any:
+    start = client.get("/auth/google/start", base_url=PAGE_URL)
+    assert start.status_code == 303, start.text
+    back = through(start.headers["Location"], sandbox_user=address, **extra)
+    return client.get(local(back), base_url=PAGE_URL)
+
+
+def csrf(client: Any, path: str = "/card") -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path, base_url=PAGE_URL).text)
+    assert found
+    return found.group(1)
+
+
+def post(client: Any, path: str, data: dict[str, str]) -> Any:
+    return client.post(path, data={"csrf": csrf(client), **data}, base_url=PAGE_URL)
+
+
+def group_size(site: Site, address: str) -> int:
+    user = site.stack.people.users[address]
+    return sum(1 for person in user.people.values() if person.deleted_at is None)
+
+
+def test_the_first_allowed_person_connects_the_account_and_is_its_admin(site: Site) -> None:
+    ada = sign_in(site, "u-ada")
+    assert ada.last.status_code == 303 and ada.last.headers["Location"].endswith("/card")
+    record = site.state.account("acme")
+    rules = site.state.page_rules("acme")
+    assert record is not None and rules is not None and rules.admins == ["u-ada"]
+    assert "refresh_token" in site.secrets.read(record.teamleader_secret)
+    card = ada.get("/card", base_url=PAGE_URL).text
+    assert "Connect Google" in card and 'href="/admin"' in card
+    # A second person of the account is no admin, and does not reconnect it.
+    bram = sign_in(site, "u-bram")
+    assert bram.get("/admin", base_url=PAGE_URL).status_code == 403
+    assert site.state.page_rules("acme") == rules
+
+
+def test_a_person_of_an_account_not_allowed_to_connect_is_refused(site: Site) -> None:
+    eva = sign_in(site, "u-eva")
+    assert eva.last.status_code == 403
+    assert "is not connected to this service" in eva.last.text
+    assert site.state.account("globex") is None
+    assert eva.get("/card", base_url=PAGE_URL).status_code == 303
+
+
+def test_people_connect_google_see_their_card_and_one_turns_off_with_removal(site: Site) -> None:
+    ada = sign_in(site, "u-ada")
+    sales = site.team_id("acme", "Sales")
+    rules = post(ada, "/admin/rules", {"who": "teams", "teams": sales, "domains": "acme.example"})
+    assert rules.status_code == 303
+    bram = sign_in(site, "u-bram")
+    assert connect_google(bram, "bram@acme.example").status_code == 303
+    assert connect_google(ada, "ada@acme.example").status_code == 303
+    assert ("acme", "bram@acme.example") in site.started
+    in_google = group_size(site, "bram@acme.example")
+    assert in_google > 0
+    card = bram.get("/card", base_url=PAGE_URL).text
+    assert f"{in_google} contacts" in card
+    skipped = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td></tr>", card)
+    assert skipped and all(reason for _, reason in skipped)
+    name = skipped[0][0]
+    found = bram.get("/card", query_string={"q": name.split()[-1]}, base_url=PAGE_URL).text
+    assert name in found and f"{in_google} contacts" in found
+    assert "No skipped contact" in bram.get("/card", query_string={"q": "Nobody Zzz"}, base_url=PAGE_URL).text
+
+    chloe = sign_in(site, "u-chloe")
+    refused = connect_google(chloe, "chloe@gmail.example")
+    assert refused.status_code == 403 and "only Google addresses of acme.example" in refused.text
+    assert site.state.account("acme").destination("chloe@gmail.example") is None  # type: ignore[union-attr]
+
+    off = post(bram, "/card", {"group": "Teamleader", "scope": "all", "region": "", "remove": "yes"})
+    assert off.status_code == 303 and "notice=removed" in off.headers["Location"]
+    assert group_size(site, "bram@acme.example") == 0
+    assert not [
+        g
+        for g in site.stack.people.users["bram@acme.example"].groups.values()
+        if g.name == "Teamleader" and g.deleted_at is None
+    ]
+    assert group_size(site, "ada@acme.example") == in_google
+
+
+def test_a_person_outside_the_allowed_team_is_refused_in_a_sentence(site: Site) -> None:
+    ada = sign_in(site, "u-ada")
+    post(ada, "/admin/rules", {"who": "teams", "teams": site.team_id("acme", "Support"), "domains": ""})
+    bram = sign_in(site, "u-bram")
+    card = bram.get("/card", base_url=PAGE_URL).text
+    assert "only members of chosen teams" in card
+    assert bram.get("/auth/google/start", base_url=PAGE_URL).status_code == 403
+
+
+def test_a_consent_without_the_contacts_permission_stores_nothing(site: Site) -> None:
+    bram = sign_in(site, "u-bram")
+    answer = connect_google(bram, "bram@acme.example", scope="openid https://www.googleapis.com/auth/userinfo.email")
+    assert answer.status_code == 400 and "not allowed to reach your contacts" in answer.text
+    record = site.state.account("acme")
+    assert record is not None and record.targets == []
+    assert site.started == []
+
+
+def test_a_tag_scope_and_settings_are_saved_on_ones_own_card(site: Site) -> None:
+    bram = sign_in(site, "u-bram")
+    connect_google(bram, "bram@acme.example")
+    saved = post(bram, "/card", {"enabled": "on", "group": "CRM", "scope": "tags", "tags": "vip, expo", "region": "be"})
+    assert saved.status_code == 303
+    destination = site.state.account("acme").destination("bram@acme.example")  # type: ignore[union-attr]
+    assert destination is not None
+    assert (destination.group_name, destination.tags, destination.default_region) == ("CRM", ["vip", "expo"], "BE")
+    assert post(bram, "/card/sync", {}).status_code == 303
+    # At most once a minute.
+    assert post(bram, "/card/sync", {}).status_code == 429

@@ -1,0 +1,80 @@
+"""The people's page wired to the sandbox, for the page's tests: its settings, stores, OAuth
+clients, and a person's run that happens at once in the test's own thread (or is noted)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+from flask import Flask
+
+from sandbox.cast import seed_cast
+from sandbox.datagen import generate
+from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
+from sync.config import Settings, settings_from
+from sync.secrets.localfile import LocalFileSecrets
+from sync.serve.page import PageContext, create_app
+from sync.serve.runner import Runner
+from sync.state.sqlite import SqliteState
+
+PAGE_URL = "https://page.test"
+
+
+@dataclass
+class Site:
+    """The page and what it stands on."""
+
+    settings: Settings
+    state: SqliteState
+    secrets: LocalFileSecrets
+    app: Flask
+    stack: SandboxStack
+    started: list[tuple[str, str]] = field(default_factory=list)
+    run_now: bool = True
+
+    def start_run(self, account: str, user: str) -> None:
+        self.started.append((account, user))
+        if self.run_now:
+            Runner(self.settings, self.state, self.secrets).run(account=account, user=user)
+
+    def team_id(self, account: str, name: str) -> str:
+        return next(t.id for t in self.stack.teamleader.accounts[account].teams.values() if t.name == name)
+
+
+def make_site(stack: SandboxStack, directory: Path, page_url: str = PAGE_URL, contacts: int = 40) -> Site:
+    """The cast seeded (acme with `contacts` contacts), both OAuth clients in the secret store,
+    and the page's app for `page_url` with acme allowed to connect."""
+    seed_cast(stack, {"acme": generate(contacts, None, seed=7)})
+    variables = {**stack.sync_settings(directory), "SYNC_PAGE_URL": page_url, "SYNC_PAGE_ACCOUNTS": "acme"}
+    settings = settings_from(variables)
+    secrets = LocalFileSecrets(settings.secrets_file)
+    for name, (client_id, client_secret) in {
+        "teamleader-oauth-client": TEAMLEADER_CLIENT,
+        "google-web-oauth-client": GOOGLE_CLIENT,
+    }.items():
+        secrets.write(name, json.dumps({"client_id": client_id, "client_secret": client_secret}))
+    state = SqliteState(settings.sqlite_path)
+    site = Site(settings, state, secrets, Flask(__name__), stack)
+    site.app = create_app(PageContext(settings, state, secrets, site.start_run, clock=time.time))
+    return site
+
+
+def through(link: str, **extra: str) -> str:
+    """Follow a consent link without a person (the sandbox's shortcuts: `sandbox_user` and the
+    like), with `extra` query values set or replaced; the redirect address it answers."""
+    parts = urlsplit(link)
+    query = dict(parse_qsl(parts.query))
+    query.update(extra)
+    answer = httpx.get(urlunsplit(parts._replace(query=urlencode(query))), follow_redirects=False, timeout=10)
+    assert answer.status_code in (302, 303), answer.text
+    return str(answer.headers["Location"])
+
+
+def local(address: str) -> str:
+    """The path and query of an address of the page (the test client's request)."""
+    parts = urlsplit(address)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
