@@ -4,9 +4,12 @@ clients, and a person's run that happens at once in the test's own thread (or is
 from __future__ import annotations
 
 import json
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -45,11 +48,18 @@ class Site:
         return next(t.id for t in self.stack.teamleader.accounts[account].teams.values() if t.name == name)
 
 
-def make_site(stack: SandboxStack, directory: Path, page_url: str = PAGE_URL, contacts: int = 40) -> Site:
+def make_site(
+    stack: SandboxStack,
+    directory: Path,
+    page_url: str = PAGE_URL,
+    contacts: int = 40,
+    accounts: str = "acme",
+    clock: Callable[[], float] = time.time,
+) -> Site:
     """The cast seeded (acme with `contacts` contacts), both OAuth clients in the secret store,
-    and the page's app for `page_url` with acme allowed to connect."""
+    and the page's app for `page_url` with `accounts` allowed to connect."""
     seed_cast(stack, {"acme": generate(contacts, None, seed=7)})
-    variables = {**stack.sync_settings(directory), "SYNC_PAGE_URL": page_url, "SYNC_PAGE_ACCOUNTS": "acme"}
+    variables = {**stack.sync_settings(directory), "SYNC_PAGE_URL": page_url, "SYNC_PAGE_ACCOUNTS": accounts}
     settings = settings_from(variables)
     secrets = LocalFileSecrets(settings.secrets_file)
     for name, (client_id, client_secret) in {
@@ -59,7 +69,7 @@ def make_site(stack: SandboxStack, directory: Path, page_url: str = PAGE_URL, co
         secrets.write(name, json.dumps({"client_id": client_id, "client_secret": client_secret}))
     state = SqliteState(settings.sqlite_path)
     site = Site(settings, state, secrets, Flask(__name__), stack)
-    site.app = create_app(PageContext(settings, state, secrets, site.start_run, clock=time.time))
+    site.app = create_app(PageContext(settings, state, secrets, site.start_run, clock=clock))
     return site
 
 
@@ -78,3 +88,40 @@ def local(address: str) -> str:
     """The path and query of an address of the page (the test client's request)."""
     parts = urlsplit(address)
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def browser(site: Site) -> Any:
+    return site.app.test_client()
+
+
+def sign_in(site: Site, user_id: str) -> Any:
+    """A new browser that signs in to Teamleader as `user_id`; it ends on the card."""
+    client = browser(site)
+    start = client.get("/auth/teamleader/start", base_url=PAGE_URL)
+    assert start.status_code == 303
+    back = through(start.headers["Location"], sandbox_user=user_id)
+    assert back.startswith(f"{PAGE_URL}/auth/teamleader?")
+    client.last = client.get(local(back), base_url=PAGE_URL)
+    return client
+
+
+def connect_google(client: Any, address: str, **extra: str) -> Any:
+    start = client.get("/auth/google/start", base_url=PAGE_URL)
+    assert start.status_code == 303, start.text
+    back = through(start.headers["Location"], sandbox_user=address, **extra)
+    return client.get(local(back), base_url=PAGE_URL)
+
+
+def csrf(client: Any, path: str = "/card") -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path, base_url=PAGE_URL).text)
+    assert found
+    return found.group(1)
+
+
+def post(client: Any, path: str, data: dict[str, str]) -> Any:
+    return client.post(path, data={"csrf": csrf(client), **data}, base_url=PAGE_URL)
+
+
+def group_size(site: Site, address: str) -> int:
+    user = site.stack.people.users[address]
+    return sum(1 for person in user.people.values() if person.deleted_at is None)

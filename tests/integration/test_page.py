@@ -6,54 +6,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from sandbox.stack import SandboxStack
-from tests.page_site import PAGE_URL, Site, local, make_site, through
+from tests.page_site import PAGE_URL, Site, connect_google, group_size, make_site, post, sign_in
 
 
 @pytest.fixture
 def site(stack: SandboxStack, tmp_path: Path) -> Site:
     return make_site(stack, tmp_path)
-
-
-def browser(site: Site) -> Any:
-    return site.app.test_client()
-
-
-def sign_in(site: Site, user_id: str) -> Any:
-    """A new browser that signs in to Teamleader as `user_id`; it ends on the card."""
-    client = browser(site)
-    start = client.get("/auth/teamleader/start", base_url=PAGE_URL)
-    assert start.status_code == 303
-    back = through(start.headers["Location"], sandbox_user=user_id)
-    assert back.startswith(f"{PAGE_URL}/auth/teamleader?")
-    client.last = client.get(local(back), base_url=PAGE_URL)
-    return client
-
-
-def connect_google(client: Any, address: str, **extra: str) -> Any:
-    start = client.get("/auth/google/start", base_url=PAGE_URL)
-    assert start.status_code == 303, start.text
-    back = through(start.headers["Location"], sandbox_user=address, **extra)
-    return client.get(local(back), base_url=PAGE_URL)
-
-
-def csrf(client: Any, path: str = "/card") -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path, base_url=PAGE_URL).text)
-    assert found
-    return found.group(1)
-
-
-def post(client: Any, path: str, data: dict[str, str]) -> Any:
-    return client.post(path, data={"csrf": csrf(client), **data}, base_url=PAGE_URL)
-
-
-def group_size(site: Site, address: str) -> int:
-    user = site.stack.people.users[address]
-    return sum(1 for person in user.people.values() if person.deleted_at is None)
 
 
 def test_the_first_allowed_person_connects_the_account_and_is_its_admin(site: Site) -> None:
