@@ -44,7 +44,7 @@ def test_a_person_of_an_account_not_allowed_to_connect_is_refused(site: Site) ->
 def test_people_connect_google_see_their_card_and_one_turns_off_with_removal(site: Site) -> None:
     ada = sign_in(site, "u-ada")
     sales = site.team_id("acme", "Sales")
-    rules = post(ada, "/admin/rules", {"who": "teams", "teams": sales, "domains": "acme.example"})
+    rules = post(ada, "/admin/rules", {"who": "teams", "team": sales, "domains": "acme.example"})
     assert rules.status_code == 303
     bram = sign_in(site, "u-bram")
     assert connect_google(bram, "bram@acme.example").status_code == 303
@@ -60,6 +60,11 @@ def test_people_connect_google_see_their_card_and_one_turns_off_with_removal(sit
     found = bram.get("/card", query_string={"q": name.split()[-1]}, base_url=PAGE_URL).text
     assert name in found and f"{in_google} contacts" in found
     assert "No skipped contact" in bram.get("/card", query_string={"q": "Nobody Zzz"}, base_url=PAGE_URL).text
+
+    admin = ada.get("/admin", base_url=PAGE_URL).text
+    assert f'value="{sales}" checked> Sales' in admin and "Support" in admin
+    assert "bram@acme.example" in admin and f"<td>{in_google}</td>" in admin
+    assert "Teamleader calls in the last run" in admin
 
     chloe = sign_in(site, "u-chloe")
     refused = connect_google(chloe, "chloe@gmail.example")
@@ -79,7 +84,7 @@ def test_people_connect_google_see_their_card_and_one_turns_off_with_removal(sit
 
 def test_a_person_outside_the_allowed_team_is_refused_in_a_sentence(site: Site) -> None:
     ada = sign_in(site, "u-ada")
-    post(ada, "/admin/rules", {"who": "teams", "teams": site.team_id("acme", "Support"), "domains": ""})
+    post(ada, "/admin/rules", {"who": "teams", "team": site.team_id("acme", "Support"), "domains": ""})
     bram = sign_in(site, "u-bram")
     card = bram.get("/card", base_url=PAGE_URL).text
     assert "only members of chosen teams" in card

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, redirect, render_template, request
 from sync.serve.page import context
 from sync.serve.page.access import is_admin
 from sync.serve.page.auth import signed_in
+from sync.serve.page.status import teams_of
 from sync.state.page import PageRules, Session
 
 blueprint = Blueprint("admin", __name__)
@@ -45,9 +46,19 @@ def show(session: Session) -> Any:
                 "skipped": sum(1 for e in entries if e.state == "skipped"),
             }
         )
-    report = page.state.last_report(session.account_id) or {}
+    reports = [page.state.last_report(d.state_key) or {} for d in (record.targets if record else [])]
+    report = max(reports, key=lambda r: str(r.get("finished") or ""), default={})
+    teams = (teams_of(page, record) if record else None) or {t: t for t in rules.teams}
     return render_template(
-        "admin.html", session=session, rules=rules, record=record, people=people, report=report, is_admin=True
+        "admin.html",
+        session=session,
+        rules=rules,
+        record=record,
+        people=people,
+        report=report,
+        teams=teams,
+        limit=page.settings.teamleader_calls_per_minute,
+        is_admin=True,
     )
 
 
@@ -69,7 +80,8 @@ def save_rules(session: Session) -> Any:
     if any(not DOMAIN.match(d) for d in domains):
         abort(400, "A Google domain looks like acme.com.")
     rules.who = who  # type: ignore[assignment]
-    rules.teams, rules.people, rules.domains = _listed("teams"), _listed("people"), domains
+    teams = request.form.getlist("team")[:MAX_LISTED] + _listed("teams")
+    rules.teams, rules.people, rules.domains = teams, _listed("people"), domains
     context().state.put_page_rules(rules)
     return redirect("/admin", 303)
 

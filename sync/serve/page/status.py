@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sync.serve.page import PageContext
 from sync.serve.wiring import http_client, teamleader_client
 from sync.state.connections import AccountRecord, DestinationRecord
+from sync.teamleader.client import TeamleaderClient
 
 log = logging.getLogger("sync.page")
 # Skipped contacts whose names are looked up for one page view.
@@ -87,18 +89,31 @@ def _result(report: dict[str, Any]) -> str:
 
 
 def _names(page: PageContext, record: AccountRecord, ids: list[str]) -> dict[str, str] | None:
-    """Names of the contacts, read from Teamleader under the connection's lease (its refresh
-    token is single-use: never refreshed by two at once); None while a run holds it."""
+    """Names of the contacts by id; None while a run holds the connection."""
+    found = reading(page, record, lambda client: client.contacts_by_ids(ids))
+    if found is None:
+        return None
+    return {str(c["id"]): f"{c.get('first_name') or ''} {c.get('last_name') or ''}".strip() for c in found}
+
+
+def teams_of(page: PageContext, record: AccountRecord) -> dict[str, str] | None:
+    """The account's teams, id → name; None while a run holds the connection."""
+    found = reading(page, record, lambda client: client.call("teams.list", {"page": {"size": 100, "number": 1}}))
+    return None if found is None else {str(t["id"]): str(t.get("name") or t["id"]) for t in found}
+
+
+def reading(page: PageContext, record: AccountRecord, read: Callable[[TeamleaderClient], Any]) -> Any:
+    """Read through the connection's Teamleader token under the connection's lease (its
+    refresh token is single-use: never refreshed by a run and the page at once); None while
+    a run holds it, or when the read fails."""
     holder = "page-" + secrets.token_hex(6)
     if not page.state.acquire_lease(record.account_id, holder, page.clock(), NAMES_LEASE_SECONDS):
         return None
     try:
         with http_client(page.settings) as http:
-            client = teamleader_client(page.settings, page.secrets, record.teamleader_secret, http)
-            found = client.contacts_by_ids(ids)
-        return {str(c["id"]): f"{c.get('first_name') or ''} {c.get('last_name') or ''}".strip() for c in found}
+            return read(teamleader_client(page.settings, page.secrets, record.teamleader_secret, http))
     except Exception:
-        log.warning("names of skipped contacts unavailable", exc_info=True, extra={"account": record.account_id})
+        log.warning("a read of Teamleader for the page failed", exc_info=True, extra={"account": record.account_id})
         return None
     finally:
         page.state.release_lease(record.account_id, holder)
