@@ -3,7 +3,6 @@ clients, and a person's run that happens at once in the test's own thread (or is
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -15,12 +14,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 from flask import Flask
 
-from sandbox.cast import seed_cast
-from sandbox.datagen import generate
-from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
-from sync.config import Settings, settings_from
+from sandbox.people_page import page_app, page_parts
+from sandbox.stack import SandboxStack
+from sync.config import Settings
 from sync.secrets.localfile import LocalFileSecrets
-from sync.serve.page import PageContext, create_app
 from sync.serve.runner import Runner
 from sync.state.sqlite import SqliteState
 
@@ -56,20 +53,10 @@ def make_site(
     accounts: str = "acme",
     clock: Callable[[], float] = time.time,
 ) -> Site:
-    """The cast seeded (acme with `contacts` contacts), both OAuth clients in the secret store,
-    and the page's app for `page_url` with `accounts` allowed to connect."""
-    seed_cast(stack, {"acme": generate(contacts, None, seed=7)})
-    variables = {**stack.sync_settings(directory), "SYNC_PAGE_URL": page_url, "SYNC_PAGE_ACCOUNTS": accounts}
-    settings = settings_from(variables)
-    secrets = LocalFileSecrets(settings.secrets_file)
-    for name, (client_id, client_secret) in {
-        "teamleader-oauth-client": TEAMLEADER_CLIENT,
-        "google-web-oauth-client": GOOGLE_CLIENT,
-    }.items():
-        secrets.write(name, json.dumps({"client_id": client_id, "client_secret": client_secret}))
-    state = SqliteState(settings.sqlite_path)
+    """The page for `page_url` on the sandbox's cast, its runs in the test's own thread."""
+    settings, state, secrets = page_parts(stack, directory, page_url, contacts=contacts, accounts=accounts)
     site = Site(settings, state, secrets, Flask(__name__), stack)
-    site.app = create_app(PageContext(settings, state, secrets, site.start_run, clock=clock))
+    site.app = page_app(settings, state, secrets, site.start_run, clock)
     return site
 
 
