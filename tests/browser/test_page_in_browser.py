@@ -148,6 +148,14 @@ def test_a_team_turns_it_on_itself_in_the_browser(site: Site, people: list[Scree
     destination = site.state.account("acme").destination("ada@acme.example")  # type: ignore[union-attr]
     assert destination is not None and destination.group_name == "Teamleader" and destination.enabled
 
+    # The admin sees both people: Ada's contacts in Google, Bram's turned off and removed.
+    page.goto(f"{site.page_url}/admin")  # type: ignore[attr-defined]
+    shots.reached("Admin")
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="ada@acme.example")).to_contain_text(f"on, ok {ada_count}")
+    expect(rows.filter(has_text="bram@acme.example")).to_contain_text("off, ok 0")
+
 
 @pytest.fixture
 def people(browser: Any, shots: Screenshots) -> Iterator[list[Screenshots]]:
