@@ -50,7 +50,13 @@ def create_app(page: PageContext) -> Flask:
     """The page's app: security first, then the three areas."""
     from sync.serve.page import admin, auth, card
 
-    app = Flask("sync.serve.page", template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
+    # Not under /static: functions-framework's own app answers that path before the function.
+    app = Flask(
+        "sync.serve.page",
+        template_folder=str(HERE / "templates"),
+        static_folder=str(HERE / "static"),
+        static_url_path="/assets",
+    )
     app.extensions["page"] = page
     # Bodies are small forms; a larger one is refused before it is read.
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
