@@ -24,8 +24,6 @@ class Session:
     teams: list[str] = field(default_factory=list)
     csrf: str = ""
     flow: dict[str, str] = field(default_factory=dict)
-    # When this person last asked for "sync now" (epoch seconds): at most once a minute.
-    last_sync_now: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -109,5 +109,6 @@ def test_a_tag_scope_and_settings_are_saved_on_ones_own_card(site: Site) -> None
     assert destination is not None
     assert (destination.group_name, destination.tags, destination.default_region) == ("CRM", ["vip", "expo"], "BE")
     assert post(bram, "/card/sync", {}).status_code == 303
-    # At most once a minute.
+    # At most once a minute, also from another sign-in.
     assert post(bram, "/card/sync", {}).status_code == 429
+    assert post(sign_in(site, "u-bram"), "/card/sync", {}).status_code == 429

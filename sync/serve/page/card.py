@@ -5,6 +5,7 @@ with the skipped contacts searchable by name; "Sync now" at most once a minute."
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request
@@ -14,7 +15,7 @@ from sync.serve.page.access import may_turn_on, own_destination
 from sync.serve.page.auth import signed_in
 from sync.serve.page.removal import RemovalBusyError, remove_synced
 from sync.serve.page.status import status_of
-from sync.state.connections import AccountRecord, DestinationRecord
+from sync.state.connections import KEY_SEPARATOR, AccountRecord, DestinationRecord
 from sync.state.page import PageRules, Session
 
 blueprint = Blueprint("card", __name__)
@@ -112,10 +113,9 @@ def sync_now(session: Session) -> Any:
     record, _, destination = _mine(session)
     if record is None or destination is None or not destination.enabled or not destination.user:
         return message("Not started", "Turn it on first.", 400)
-    now = page.clock()
-    if now - session.last_sync_now < page.sync_now_every:
+    # A lease nobody releases is a per-person limit that holds across sessions and instances.
+    key = f"{KEY_SEPARATOR}sync-now-{destination.name}"
+    if not page.state.acquire_lease(key, secrets.token_hex(8), page.clock(), page.sync_now_every):
         return message("Not started", "A sync was started less than a minute ago; it is on its way.", 429)
-    session.last_sync_now = now
-    page.state.put_session(session)
     page.start_run(record.account_id, destination.user)
     return redirect("/card?notice=sync", 303)
