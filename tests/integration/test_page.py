@@ -112,3 +112,17 @@ def test_a_tag_scope_and_settings_are_saved_on_ones_own_card(site: Site) -> None
     # At most once a minute, also from another sign-in.
     assert post(bram, "/card/sync", {}).status_code == 429
     assert post(sign_in(site, "u-bram"), "/card/sync", {}).status_code == 429
+
+
+def test_a_person_who_connects_another_google_account_stops_the_first(site: Site) -> None:
+    site.run_now = False
+    bram = sign_in(site, "u-bram")
+    connect_google(bram, "bram@acme.example")
+    site.stack.people.add_user("bram.private@acme.example")
+    connect_google(bram, "bram.private@acme.example")
+    record = site.state.account("acme")
+    assert record is not None
+    assert [(d.user, d.enabled) for d in record.targets] == [
+        ("bram@acme.example", False),
+        ("bram.private@acme.example", True),
+    ]

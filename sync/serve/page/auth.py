@@ -185,6 +185,11 @@ def google_done() -> Any:
         record.targets.append(destination)
     page.secrets.write(destination.google_secret, json.dumps({"refresh_token": refresh_token, "client": "google-web"}))
     destination.enabled, destination.status, destination.reason = True, "ok", None
+    previous = rules.owners.get(session.user_id)
+    for other in record.targets:
+        # One Google account per person: the one they connected before stops receiving.
+        if previous and other.name == previous != destination.name:
+            other.enabled = False
     rules.owners[session.user_id] = destination.name
     page.state.put_account(record)
     page.state.put_page_rules(rules)
