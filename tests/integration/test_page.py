@@ -126,3 +126,10 @@ def test_a_person_who_connects_another_google_account_stops_the_first(site: Site
         ("bram@acme.example", False),
         ("bram.private@acme.example", True),
     ]
+
+
+def test_teams_are_found_when_users_me_lists_none(site: Site) -> None:
+    site.stack.teamleader.me_lists_teams = False
+    ada = sign_in(site, "u-ada")
+    post(ada, "/admin/rules", {"who": "teams", "team": site.team_id("acme", "Sales"), "domains": ""})
+    assert sign_in(site, "u-bram").get("/auth/google/start", base_url=PAGE_URL).status_code == 303

@@ -122,10 +122,33 @@ def teamleader_person(settings: Settings, secrets_: SecretStore, http: httpx.Cli
         data = None
     if not isinstance(data, dict) or not data.get("id") or not isinstance(data.get("account"), dict):
         raise SignInError("Teamleader did not say who you are; try again in a minute.")
-    teams = [str(t.get("id")) for t in data.get("teams") or [] if isinstance(t, dict)]
+    if "teams" in data:
+        teams = [str(t.get("id")) for t in data.get("teams") or [] if isinstance(t, dict)]
+    else:
+        teams = _teams_by_members(settings, http, str(tokens["access_token"]), str(data["id"]))
     name = f"{data.get('first_name', '')} {data.get('last_name', '')}".strip()
     tokens["expires_at"] = time.time() + float(tokens.get("expires_in", 3600))
     return Person(str(data["id"]), str(data["account"]["id"]), name, teams, tokens)
+
+
+def _teams_by_members(settings: Settings, http: httpx.Client, access_token: str, user_id: str) -> list[str]:
+    """The teams whose members include the user, for a `users.me` that lists none (the
+    archived API blueprint's has no `teams`): teams.list names each team's members."""
+    try:
+        answer = http.post(
+            f"{url(settings.teamleader_api_url)}/teams.list",
+            headers={"Authorization": f"Bearer {access_token}"},
+            json={"page": {"size": 100, "number": 1}},
+        )
+        teams = answer.json()["data"] if answer.status_code == 200 else []
+    except (httpx.HTTPError, ValueError, KeyError):
+        teams = []
+    return [
+        str(team["id"])
+        for team in teams
+        if isinstance(team, dict)
+        and any(isinstance(m, dict) and m.get("id") == user_id for m in team.get("members") or [])
+    ]
 
 
 def google_grant(
