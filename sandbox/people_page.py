@@ -46,7 +46,7 @@ def page_app(
     settings: Settings,
     state: SqliteState,
     secrets: LocalFileSecrets,
-    start_run: Callable[[str, str], None],
+    start_run: Callable[[str, str, bool], None],
     clock: Callable[[], float] = time.time,
 ) -> Flask:
     return create_app(PageContext(settings, state, secrets, start_run, clock=clock))

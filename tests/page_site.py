@@ -34,12 +34,17 @@ class Site:
     app: Flask
     stack: SandboxStack
     started: list[tuple[str, str]] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)
     run_now: bool = True
 
-    def start_run(self, account: str, user: str) -> None:
+    def start_run(self, account: str, user: str, allow_deletions: bool) -> None:
         self.started.append((account, user))
+        if allow_deletions:
+            self.confirmed.append(user)
         if self.run_now:
-            Runner(self.settings, self.state, self.secrets).run(account=account, user=user)
+            Runner(self.settings, self.state, self.secrets).run(
+                account=account, user=user, allow_deletions=allow_deletions
+            )
 
     def team_id(self, account: str, name: str) -> str:
         return next(t.id for t in self.stack.teamleader.accounts[account].teams.values() if t.name == name)

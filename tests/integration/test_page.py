@@ -133,3 +133,19 @@ def test_teams_are_found_when_users_me_lists_none(site: Site) -> None:
     ada = sign_in(site, "u-ada")
     post(ada, "/admin/rules", {"who": "teams", "team": site.team_id("acme", "Sales"), "domains": ""})
     assert sign_in(site, "u-bram").get("/auth/google/start", base_url=PAGE_URL).status_code == 303
+
+
+def test_a_held_run_is_shown_and_its_owner_confirms_the_deletions(site: Site) -> None:
+    site.run_now = False
+    bram = sign_in(site, "u-bram")
+    connect_google(bram, "bram@acme.example")
+    assert post(bram, "/card/confirm", {}).status_code == 400
+    record = site.state.account("acme")
+    assert record is not None
+    destination = record.targets[0]
+    destination.status, destination.reason = "held", "held before deleting 812 contacts: confirm"
+    site.state.put_account(record)
+    card = bram.get("/card", base_url=PAGE_URL).text
+    assert "held before deleting 812 contacts" in card and "Confirm the deletions" in card
+    assert post(bram, "/card/confirm", {}).status_code == 303
+    assert site.confirmed == ["bram@acme.example"]

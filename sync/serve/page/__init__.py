@@ -28,12 +28,13 @@ HERE = Path(__file__).parent
 @dataclass
 class PageContext:
     """What the views need: settings, the stores, an HTTP client, the clock, and how to start
-    a run for one person (account id, Google address) now."""
+    a run for one person now (account id, Google address, whether the deletions a run held
+    before are confirmed)."""
 
     settings: Settings
     state: StateStore
     secrets: SecretStore
-    start_run: Callable[[str, str], None]
+    start_run: Callable[[str, str, bool], None]
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
     clock: Callable[[], float] = time.time
     # How long a person waits between two "Sync now" (seconds).

@@ -194,5 +194,5 @@ def google_done() -> Any:
     page.state.put_account(record)
     page.state.put_page_rules(rules)
     # The first run starts now, not at the next tick.
-    page.start_run(record.account_id, address)
+    page.start_run(record.account_id, address, False)
     return redirect("/card", 303)

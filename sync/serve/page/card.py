@@ -117,5 +117,18 @@ def sync_now(session: Session) -> Any:
     key = f"{KEY_SEPARATOR}sync-now-{destination.name}"
     if not page.state.acquire_lease(key, secrets.token_hex(8), page.clock(), page.sync_now_every):
         return message("Not started", "A sync was started less than a minute ago; it is on its way.", 429)
-    page.start_run(record.account_id, destination.user)
+    page.start_run(record.account_id, destination.user, False)
+    return redirect("/card?notice=sync", 303)
+
+
+@blueprint.post("/card/confirm")
+@signed_in
+def confirm_deletions(session: Session) -> Any:
+    """The person confirms the deletions a run held back before (their own Google account's
+    contacts only): their run goes ahead with them."""
+    page = context()
+    record, _, destination = _mine(session)
+    if record is None or destination is None or destination.status != "held" or not destination.user:
+        return message("Nothing to confirm", "No sync of yours is waiting for a confirmation.", 400)
+    page.start_run(record.account_id, destination.user, True)
     return redirect("/card?notice=sync", 303)
