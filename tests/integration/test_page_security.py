@@ -149,7 +149,8 @@ def test_an_admin_reaches_only_their_own_account(site: Site) -> None:
 
 def test_only_listed_people_may_turn_it_on_when_the_rule_says_so(site: Site) -> None:
     ada = sign_in(site, "u-ada")
-    post(ada, "/admin/rules", {"who": "people", "people": "u-chloe"})
+    assert 'value="u-chloe" > Chloé Dubois' in ada.get("/admin", base_url=PAGE_URL).text
+    post(ada, "/admin/rules", {"who": "people", "person": "u-chloe"})
     bram = sign_in(site, "u-bram")
     assert bram.get("/auth/google/start", base_url=PAGE_URL).status_code == 403
     chloe = sign_in(site, "u-chloe")

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, redirect, render_template, request
 from sync.serve.page import context
 from sync.serve.page.access import is_admin
 from sync.serve.page.auth import signed_in
-from sync.serve.page.status import teams_of
+from sync.serve.page.status import teams_of, users_of
 from sync.state.page import PageRules, Session
 
 blueprint = Blueprint("admin", __name__)
@@ -49,6 +49,7 @@ def show(session: Session) -> Any:
     reports = [page.state.last_report(d.state_key) or {} for d in (record.targets if record else [])]
     report = max(reports, key=lambda r: str(r.get("finished") or ""), default={})
     teams = (teams_of(page, record) if record else None) or {t: t for t in rules.teams}
+    users = (users_of(page, record) if record else None) or {p: p for p in rules.people}
     return render_template(
         "admin.html",
         session=session,
@@ -57,6 +58,7 @@ def show(session: Session) -> Any:
         people=people,
         report=report,
         teams=teams,
+        users=users,
         limit=page.settings.teamleader_calls_per_minute,
         is_admin=True,
     )
@@ -81,7 +83,8 @@ def save_rules(session: Session) -> Any:
         abort(400, "A Google domain looks like acme.com.")
     rules.who = who  # type: ignore[assignment]
     teams = request.form.getlist("team")[:MAX_LISTED] + _listed("teams")
-    rules.teams, rules.people, rules.domains = teams, _listed("people"), domains
+    people = request.form.getlist("person")[:MAX_LISTED] + _listed("people")
+    rules.teams, rules.people, rules.domains = teams, people, domains
     context().state.put_page_rules(rules)
     return redirect("/admin", 303)
 

@@ -102,6 +102,15 @@ def teams_of(page: PageContext, record: AccountRecord) -> dict[str, str] | None:
     return None if found is None else {str(t["id"]): str(t.get("name") or t["id"]) for t in found}
 
 
+def users_of(page: PageContext, record: AccountRecord) -> dict[str, str] | None:
+    """The account's active users, id → name; None while a run holds the connection."""
+    body = {"filter": {"status": ["active"]}, "page": {"size": 100, "number": 1}}
+    found = reading(page, record, lambda client: client.call("users.list", body))
+    if found is None:
+        return None
+    return {str(u["id"]): f"{u.get('first_name') or ''} {u.get('last_name') or ''}".strip() for u in found}
+
+
 def reading(page: PageContext, record: AccountRecord, read: Callable[[TeamleaderClient], Any]) -> Any:
     """Read through the connection's Teamleader token under the connection's lease (its
     refresh token is single-use: never refreshed by a run and the page at once); None while
