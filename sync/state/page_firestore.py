@@ -3,6 +3,7 @@ the accounts' collection (a session belongs to no account until its person signs
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sync.state.page import PageRules, Session
@@ -28,7 +29,9 @@ class FirestorePageStore:
         return Session.from_json(data)
 
     def put_session(self, session: Session) -> None:
-        self._sessions().document(session.session_id).set(session.to_json())
+        # `expire_at`, a timestamp: a Firestore TTL policy on it deletes sessions nobody reads again.
+        expire_at = datetime.fromtimestamp(session.expires, UTC)
+        self._sessions().document(session.session_id).set({**session.to_json(), "expire_at": expire_at})
 
     def drop_session(self, session_id: str) -> None:
         self._sessions().document(session_id).delete()
