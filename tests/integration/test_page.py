@@ -149,3 +149,18 @@ def test_a_held_run_is_shown_and_its_owner_confirms_the_deletions(site: Site) ->
     assert "held before deleting 812 contacts" in card and "Confirm the deletions" in card
     assert post(bram, "/card/confirm", {}).status_code == 303
     assert site.confirmed == ["bram@acme.example"]
+
+
+def test_the_operator_stores_the_pages_google_client_from_a_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from sync.secrets.localfile import LocalFileSecrets
+    from sync.serve.cli.main import main
+
+    env = {"SYNC_SQLITE_PATH": str(tmp_path / "s.sqlite3"), "SYNC_SECRETS_FILE": str(tmp_path / "secrets.json")}
+    downloaded = tmp_path / "web.json"
+    downloaded.write_text('{"web": {"client_id": "web-id", "client_secret": "web-secret"}}')
+    result = CliRunner().invoke(main, ["page-client", "--client-file", str(downloaded)], env=env)
+    assert result.exit_code == 0, result.output
+    stored = LocalFileSecrets(tmp_path / "secrets.json").read("google-web-oauth-client")
+    assert "web-id" in stored and "web-secret" in stored and "web-secret" not in result.output
