@@ -64,6 +64,7 @@ def test_people_connect_google_see_their_card_and_one_turns_off_with_removal(sit
     admin = ada.get("/admin", base_url=PAGE_URL).text
     assert f'value="{sales}" checked> Sales' in admin and "Support" in admin
     assert "bram@acme.example" in admin and f"<td>{in_google}</td>" in admin
+    assert "<td>Bram Janssens</td>" in admin
     assert "Teamleader calls in the last run" in admin
 
     chloe = sign_in(site, "u-chloe")

@@ -47,4 +47,5 @@ def own_destination(
     if record is None or rules is None or record.account_id != session.account_id:
         return None
     name = rules.owners.get(session.user_id)
-    return next((d for d in record.targets if d.name == name), None) if name else None
+    mine = [d for d in record.targets if d.name == name and d.teamleader_user == session.user_id]
+    return mine[0] if mine else None

@@ -34,14 +34,14 @@ def show(session: Session) -> Any:
     rules = _own_account(session)
     page = context()
     record = page.state.account(session.account_id)
-    owners = {name: user for user, name in rules.owners.items()}
+    users = (users_of(page, record) if record else None) or {p: p for p in rules.people}
     people = []
     for destination in record.targets if record else []:
         entries = list(page.state.all_entries(destination.state_key))
         people.append(
             {
                 "destination": destination,
-                "owner": owners.get(destination.name, ""),
+                "owner": users.get(destination.teamleader_user or "", ""),
                 "in_google": sum(1 for e in entries if e.state == "synced"),
                 "skipped": sum(1 for e in entries if e.state == "skipped"),
             }
@@ -49,7 +49,6 @@ def show(session: Session) -> Any:
     reports = [page.state.last_report(d.state_key) or {} for d in (record.targets if record else [])]
     report = max(reports, key=lambda r: str(r.get("finished") or ""), default={})
     teams = (teams_of(page, record) if record else None) or {t: t for t in rules.teams}
-    users = (users_of(page, record) if record else None) or {p: p for p in rules.people}
     return render_template(
         "admin.html",
         session=session,

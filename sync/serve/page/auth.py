@@ -191,6 +191,7 @@ def google_done() -> Any:
         if previous and other.name == previous != destination.name:
             other.enabled = False
     rules.owners[session.user_id] = destination.name
+    destination.teamleader_user = session.user_id
     page.state.put_account(record)
     page.state.put_page_rules(rules)
     # The first run starts now, not at the next tick.
