@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from sandbox.cast import CAST, seed_cast
 from sandbox.datagen import generate
@@ -52,6 +52,13 @@ def page_app(
     return create_app(PageContext(settings, state, secrets, start_run, clock=clock))
 
 
+class _Quiet(WSGIRequestHandler):
+    """No request lines: the redirects' addresses carry authorization codes."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
 def serve_people_page(contacts: int, ports: dict[str, int], port: int) -> None:
     """`python -m sandbox page`: the sandbox with its consent pages, and the people's page on
     http://localhost:PORT, acme allowed to connect; serves until interrupted."""
@@ -62,7 +69,7 @@ def serve_people_page(contacts: int, ports: dict[str, int], port: int) -> None:
         page_url = f"http://localhost:{port}"
         settings, state, secrets = page_parts(stack, Path(folder), page_url, contacts=contacts)
         app = page_app(settings, state, secrets, in_process(Runner(settings, state, secrets)))
-        server = make_server("127.0.0.1", port, app, threaded=True)
+        server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_Quiet)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         print(f"The people's page: {page_url}  (sign in first as Ada Peeters: she connects acme and is its admin)")
         print("Teamleader users: " + ", ".join(f"{m.name} ({m.account})" for m in CAST))
