@@ -184,3 +184,11 @@ def test_an_error_page_shows_no_stack_trace(site: Site, monkeypatch: pytest.Monk
     assert answer.status_code == 500 and "error " in answer.text
     assert "Traceback" not in answer.text and "secret detail" not in answer.text
     assert answer.headers["Content-Security-Policy"]
+
+
+def test_signing_out_ends_the_session_in_the_store(site: Site) -> None:
+    bram = sign_in(site, "u-bram")
+    session_id = bram.get_cookie(COOKIE, domain="page.test").value
+    assert post(bram, "/signout", {}).status_code == 303
+    assert site.state.session(session_id, 0) is None
+    assert bram.get("/card", base_url=PAGE_URL).status_code == 303
