@@ -1,20 +1,24 @@
-"""The Cloud Functions' entry points: `sync_http`, fired by Cloud Scheduler or by hand, and
-`receive_webhook`, the public receiver of Teamleader's webhooks (a function of its own).
+"""The Cloud Functions' entry points: `sync_http`, fired by Cloud Scheduler or by hand,
+`receive_webhook`, the public receiver of Teamleader's webhooks (a function of its own), and
+`page_http`, the people's page (public, a function of its own).
 
 curl -X POST -H "Authorization: Bearer $(gcloud auth print-identity-token)" "$URL?account=acme"
 """
 
 from __future__ import annotations
 
+import io
+
 import functions_framework
 import httpx
-from flask import Request, Response
+from flask import Flask, Request, Response
 
 from sync import logs, runtime
 from sync.config import load_settings, url
 from sync.serve import triggers
 from sync.serve.http_api import Handler, serve
 from sync.serve.receiver import Receiver
+from sync.serve.request_body import Body, BodyError
 from sync.serve.runner import Runner
 from sync.serve.wiring import open_secrets, open_state
 
@@ -29,6 +33,8 @@ def _make_runner() -> Runner:
 
 handler = Handler(_make_runner)
 _receiver: Receiver | None = None
+_page: Flask | None = None
+PAGE_BODY_BYTES = 64 * 1024
 
 
 def _get_receiver() -> Receiver:
@@ -67,3 +73,50 @@ def receive_webhook(request: Request) -> Response:
     through the API in a targeted run. Public: the token in the address is the credential,
     checked before the body is read. A failure of ours is a 503: Teamleader may try again."""
     return serve(request, lambda request, body: _get_receiver()(request, body), failure_status=503)
+
+
+def _identity_token(audience: str) -> str:
+    from google.auth.transport.requests import Request as AuthRequest
+    from google.oauth2 import id_token
+
+    return str(id_token.fetch_id_token(AuthRequest(), audience))
+
+
+def _get_page() -> Flask:
+    """The page's app, built on first use; a person's run goes to the sync function when one
+    is configured, else runs in this process."""
+    global _page
+    if _page is None:
+        from sync.serve.page import PageContext, create_app, runs
+
+        settings = load_settings()
+        state, secrets = open_state(settings), open_secrets(settings)
+        if settings.sync_function_url:
+            start = runs.over_http(url(settings.sync_function_url), _identity_token, httpx.Client())
+        else:
+            start = runs.in_process(Runner(settings, state, secrets))
+        _page = create_app(PageContext(settings, state, secrets, start))
+    return _page
+
+
+def _page_answer(request: Request, body: Body) -> Response:
+    """The page's answer; a form's body read (at most 64 KiB, within the read deadline) and
+    handed to the app as its own stream."""
+    app = _get_page()
+    environ = request.environ
+    if request.method not in ("GET", "HEAD"):
+        try:
+            data = body.read(PAGE_BODY_BYTES, load_settings().body_read_seconds)
+        except BodyError as exc:
+            return Response(str(exc), exc.status, mimetype="text/plain")
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(data), str(len(data))
+    with app.request_context(environ):
+        answer: Response = app.full_dispatch_request()
+        return answer
+
+
+@functions_framework.http
+def page_http(request: Request) -> Response:
+    """The people's page: sign in with Teamleader, connect Google, one's own card, the admin's
+    view. Public: every unsafe request carries the session's CSRF token."""
+    return serve(request, _page_answer)

@@ -1,6 +1,7 @@
 """`python -m sandbox`: start the three sandbox servers with seeded data and print their URLs;
 `python -m sandbox demo [--realistic]`: the same, then sync a seeded account twice (what `make demo` and
-`make demo-realistic` run); `python -m sandbox page`: the consent pages to click through in a browser."""
+`make demo-realistic` run); `python -m sandbox page`: the people's page and the consent pages, to click
+through in a browser."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import json
 import sys
 from pathlib import Path
 
-from sandbox.consent_flow import serve_pages
 from sandbox.datagen import generate
 from sandbox.demo import FAST, REALISTIC, demo
+from sandbox.people_page import serve_people_page
 from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
 
 
@@ -28,12 +29,13 @@ def main() -> int:
         args = parser.parse_args(sys.argv[2:])
         return demo(args.contacts, args.seed, REALISTIC if args.realistic else FAST)
     if sys.argv[1:2] == ["page"]:
-        parser = argparse.ArgumentParser(prog="python -m sandbox page", description=serve_pages.__doc__)
+        parser = argparse.ArgumentParser(prog="python -m sandbox page", description=serve_people_page.__doc__)
         parser.add_argument("--contacts", type=int, default=200, help="contacts seeded in account acme (default 200)")
         parser.add_argument("--teamleader-port", type=int, default=0)
         parser.add_argument("--people-port", type=int, default=0)
+        parser.add_argument("--port", type=int, default=8080, help="the people's page's port (default 8080)")
         args = parser.parse_args(sys.argv[2:])
-        serve_pages(args.contacts, {"teamleader": args.teamleader_port, "people": args.people_port})
+        serve_people_page(args.contacts, {"teamleader": args.teamleader_port, "people": args.people_port}, args.port)
         return 0
     serve()
     return 0

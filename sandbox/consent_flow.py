@@ -2,8 +2,7 @@
 (Google's with state and a PKCE S256 challenge), and the code exchanges with the identity
 that follows (Teamleader's `users.me`, Google's userinfo).
 
-`python -m sandbox page` serves the cast with the pages on and a redirect catcher that
-finishes each flow and shows its outcome; the browser tests drive the same links."""
+The browser tests drive these links with a redirect catcher standing in for the people's page."""
 
 from __future__ import annotations
 
@@ -16,9 +15,6 @@ from urllib.parse import urlencode
 
 import httpx
 
-from sandbox.cast import CAST, seed_cast
-from sandbox.catcher import RedirectCatcher
-from sandbox.datagen import generate
 from sandbox.people import CONTACTS_SCOPE
 from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
 
@@ -109,38 +105,3 @@ def _exchange(url: str, form: dict[str, str], flow: Flow) -> dict[str, Any]:
         raise RuntimeError(f"the token endpoint refused the code: {answer.status_code} {answer.text}")
     tokens: dict[str, Any] = answer.json()
     return tokens
-
-
-def serve_pages(contacts: int, ports: dict[str, int]) -> None:
-    """`python -m sandbox page`: the cast with the consent pages on, and a redirect catcher
-    that finishes each flow; prints both links and serves until interrupted."""
-    stack = SandboxStack.start(
-        ports=ports, teamleader_options={"interactive_consent": True}, people_options={"interactive_consent": True}
-    )
-    seed_cast(stack, {"acme": generate(contacts, None, seed=7)})
-    flows: dict[str, Flow] = {}
-
-    def react(path: str, query: dict[str, str]) -> list[str]:
-        flow = flows.get(path)
-        if flow is None or query.get("state") != flow.state:
-            return ["Not a flow this command started (or its state does not match)."]
-        if "code" not in query:
-            return [f"No code: {query.get('error', 'no answer')}"]
-        if path == TEAMLEADER_PATH:
-            me = finish_teamleader(stack, flow, query["code"])["me"]
-            return [f"Signed in to Teamleader as {me['first_name']} {me['last_name']} ({me['email']})"]
-        tokens = finish_google(stack, flow, query["code"])
-        return [f"Google account: {tokens['userinfo'].get('email', '(no e-mail granted)')}"] + [
-            f"Granted: {scope}" for scope in tokens["scope"].split()
-        ]
-
-    with RedirectCatcher(react) as catcher:
-        flows[TEAMLEADER_PATH] = teamleader_flow(stack, catcher.url(TEAMLEADER_PATH))
-        flows[GOOGLE_PATH] = google_flow(stack, catcher.url(GOOGLE_PATH))
-        print("Sign in to Teamleader (users of accounts acme and globex; Dirk Maes is deactivated):")
-        print("  " + flows[TEAMLEADER_PATH].link)
-        print("Connect a Google account (untick the contacts box to see a partial grant):")
-        print("  " + flows[GOOGLE_PATH].link)
-        print("Google accounts: " + ", ".join(m.google for m in CAST if m.google))
-        print("Open either link as often as you like; Ctrl-C stops.", flush=True)
-        stack.serve_until_stopped()

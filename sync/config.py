@@ -74,6 +74,21 @@ class Settings(BaseSettings):
     # private sync function it asks for targeted runs; unset: targeted runs in this process.
     webhook_url: HttpUrl | None = None
     sync_function_url: HttpUrl | None = None
+    # The people's page (sync/serve/page): its public base URL (the redirect addresses are
+    # {page_url}/auth/teamleader and {page_url}/auth/google), the Teamleader accounts whose
+    # first person to sign in may connect them (comma-separated ids, or "any"; empty: none),
+    # and how long a sign-in lasts.
+    page_url: HttpUrl | None = None
+    page_accounts: str = ""
+    session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    # The secret holding the page's Google client ("Web application"); empty: the default name
+    # of the "google-web" client kind under `secret_prefix`.
+    google_web_client_secret: str = Field("", pattern=r"^[A-Za-z0-9_-]{0,200}$")
+
+    def may_connect(self, account_id: str) -> bool:
+        """Whether a person of this Teamleader account may connect it from the page."""
+        listed = {a.strip() for a in self.page_accounts.split(",") if a.strip()}
+        return "any" in listed or account_id in listed
 
 
 def load_settings() -> Settings:

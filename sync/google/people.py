@@ -107,6 +107,14 @@ class PeopleClient:
         created: str = group["resourceName"]
         return created
 
+    def delete_group(self, resource_name: str) -> None:
+        """Delete the group (its members stay in the account); one already gone is fine."""
+        try:
+            self._execute(self._groups.delete(resourceName=resource_name), write=True)
+        except HttpError as exc:
+            if exc.status_code != 404:
+                raise GoogleError(exc.status_code, error_message(exc)) from exc
+
     def add_members(self, group: str, resource_names: list[str]) -> list[str]:
         """Put persons (back) into the group; answers the names Google no longer knows."""
         not_found: list[str] = []

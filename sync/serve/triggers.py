@@ -52,18 +52,23 @@ def over_http(sync_url: str, identity_token: Callable[[str], str], http: httpx.C
     on, which serves the hint."""
 
     def trigger(account: str) -> None:
-        try:
-            http.post(
-                sync_url,
-                params={"account": account, "targeted": "1"},
-                headers={"Authorization": f"Bearer {identity_token(sync_url)}"},
-                timeout=HANDOFF_SECONDS,
-            )
-        except httpx.TimeoutException:
-            pass  # taken: the run goes on without us
-        except Exception:
-            # No identity token, no connection: the next tick serves the hint; nothing is lost,
-            # and the webhook that was taken is not answered with an error.
-            log.warning("the sync function could not be asked for a targeted run", extra={"account": account})
+        ask(sync_url, identity_token, http, {"account": account, "targeted": "1"})
 
     return trigger
+
+
+def ask(sync_url: str, identity_token: Callable[[str], str], http: httpx.Client, params: dict[str, str]) -> None:
+    """POST a run's parameters to the sync function, awaiting only the hand-off."""
+    try:
+        http.post(
+            sync_url,
+            params=params,
+            headers={"Authorization": f"Bearer {identity_token(sync_url)}"},
+            timeout=HANDOFF_SECONDS,
+        )
+    except httpx.TimeoutException:
+        pass  # taken: the run goes on without us
+    except Exception:
+        # No identity token, no connection: the next tick serves it; nothing is lost, and the
+        # request that was taken is not answered with an error.
+        log.warning("the sync function could not be asked for a run", extra={"account": params.get("account")})

@@ -118,11 +118,17 @@ def people_client(
     sleep: Callable[[float], None] = time.sleep,
     on_wait: Announce = unheard,
 ) -> PeopleClient:
-    client_id, client_secret = _client_credentials(secrets, client_secret_name(settings.secret_prefix, "google"))
     try:
         tokens = json.loads(secrets.read(name))
     except KeyError as exc:
         raise ConfigError(f"no Google tokens in secret {name}: run `python -m sync connect google`") from exc
+    # A refresh token is bound to the client it was issued to: the page's ("google-web", its
+    # tokens say so) or the CLI's installed-app client.
+    if tokens.get("client") == "google-web":
+        client_name = settings.google_web_client_secret or client_secret_name(settings.secret_prefix, "google-web")
+    else:
+        client_name = client_secret_name(settings.secret_prefix, "google")
+    client_id, client_secret = _client_credentials(secrets, client_name)
     credentials = Credentials(
         token=None,
         refresh_token=tokens["refresh_token"],

@@ -53,6 +53,8 @@ class DestinationRecord:
     reason: str | None = None
     last_status: str | None = None
     failures_in_a_row: int = 0
+    # The Teamleader user it belongs to, when that person connected it on the page.
+    teamleader_user: str | None = None
 
     @property
     def lease_key(self) -> str:

@@ -20,6 +20,7 @@ from sync.state.companies import CompanyRecord
 from sync.state.connections import AccountRecord
 from sync.state.hints import HintKind, Hints
 from sync.state.idmap import AccountState, Checkpoint, Entry, Intent
+from sync.state.page_firestore import FirestorePageStore
 
 GET_ALL_CHUNK = 300
 # The hint document saying more hints came than the cap (no Teamleader id holds "~").
@@ -32,7 +33,7 @@ def _doc_id(teamleader_id: str) -> str:
     return teamleader_id.replace("%", "%25").replace("/", "%2F")
 
 
-class FirestoreState:
+class FirestoreState(FirestorePageStore):
     """Sync state in Cloud Firestore (native mode), or its emulator."""
 
     def __init__(self, client: firestore.Client, root: str = "accounts", report_retention_days: int = 90) -> None:

@@ -12,6 +12,7 @@ from sync.state.companies import CompanyRecord
 from sync.state.connections import AccountRecord
 from sync.state.hints import HintKind, Hints
 from sync.state.idmap import AccountState, Checkpoint, Entry, Intent
+from sync.state.page import PageStore
 
 
 class SyncState(Protocol):
@@ -95,6 +96,6 @@ class Reports(Protocol):
     def last_report(self, account: str) -> dict[str, Any] | None: ...
 
 
-class StateStore(SyncState, Registry, HintBox, Leases, Reports, Protocol):
-    """Sync state of many accounts, with their registry and leases. Adapters: Firestore
-    (cloud), SQLite (one machine)."""
+class StateStore(SyncState, Registry, HintBox, Leases, Reports, PageStore, Protocol):
+    """Sync state of many accounts, with their registry and leases, and the page's sessions
+    and rules. Adapters: Firestore (cloud), SQLite (one machine)."""

@@ -15,6 +15,7 @@ from sync.state.companies import CompanyRecord
 from sync.state.connections import AccountRecord
 from sync.state.hints import HintKind, Hints
 from sync.state.idmap import AccountState, Checkpoint, Entry, Intent
+from sync.state.page_sqlite import SqlitePageStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, cursor TEXT NOT NULL DEFAULT '{}', grp TEXT);
@@ -49,7 +50,7 @@ def _private_file(path: Path) -> None:
             name.chmod(0o600)
 
 
-class SqliteState:
+class SqliteState(SqlitePageStore):
     """All accounts' state in one SQLite file; every checkpoint is one transaction."""
 
     def __init__(self, path: str | Path, report_retention_days: int = 90) -> None:

@@ -1,5 +1,6 @@
 """`python -m sync`: run the sync from a terminal, see how accounts stand, connect them. The
-commands are in their own modules: `run` and `status`, `accounts`, `webhooks`, `connect`."""
+commands are in their own modules: `run` and `status`, `accounts`, `webhooks`, `connect`,
+`page-client`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import click
 from sync import logs
 from sync.serve.cli.accounts import accounts
 from sync.serve.cli.connect import connect
+from sync.serve.cli.page import page_client
 from sync.serve.cli.run_status import run, status
 from sync.serve.cli.webhooks import webhooks
 
@@ -23,5 +25,5 @@ def main() -> None:
     logs.configure(logging.WARNING if sys.stdout.isatty() else logging.INFO)
 
 
-for command in (run, status, accounts, webhooks, connect):
+for command in (run, status, accounts, webhooks, connect, page_client):
     main.add_command(command)
