@@ -1,6 +1,6 @@
 locals {
   # Every secret of the deployment starts with this (SYNC_SECRET_PREFIX): the token secrets of
-  # every account, however many are added after deployment, and the two OAuth clients.
+  # every account, however many are added after deployment, and the OAuth clients.
   secret_prefix = "${var.name}-"
   secrets_path  = "projects/${data.google_project.this.number}/secrets/${local.secret_prefix}"
   # What Cloud Build needs to build the function, as the provider's documentation lists it

@@ -176,11 +176,12 @@ def test_the_pages_settings_are_validated(tf: dict[str, Any], tmp_path: Path) ->
         assert terraform_accepts(tf, "page_accounts", accounts, tmp_path), accounts
     for accounts in ("acme;globex", "acme,,globex", "*", "acme globex", ","):
         assert not terraform_accepts(tf, "page_accounts", accounts, tmp_path), accounts
-    for hours in (1, 12, 168):
-        assert terraform_accepts(tf, "session_hours", hours, tmp_path), hours
-    for hours in (0, 0.5, 169, -1):
-        assert not terraform_accepts(tf, "session_hours", hours, tmp_path), hours
-    for instances in (1, 3, 100):
-        assert terraform_accepts(tf, "page_max_instances", instances, tmp_path), instances
-    for instances in (0, 2.5, 101):
-        assert not terraform_accepts(tf, "page_max_instances", instances, tmp_path), instances
+    numbers: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+        "session_hours": ((1, 12, 168), (0, 0.5, 169, -1)),
+        "page_max_instances": ((1, 3, 100), (0, 2.5, 101)),
+    }
+    for variable, (accepted, refused) in numbers.items():
+        for number in accepted:
+            assert terraform_accepts(tf, variable, number, tmp_path), (variable, number)
+        for number in refused:
+            assert not terraform_accepts(tf, variable, number, tmp_path), (variable, number)
