@@ -1,11 +1,18 @@
 locals {
   # Every secret of the deployment starts with this (SYNC_SECRET_PREFIX): the token secrets of
-  # every account, however many are added after deployment, and the two OAuth clients.
+  # every account, however many are added after deployment, and the OAuth clients.
   secret_prefix = "${var.name}-"
   secrets_path  = "projects/${data.google_project.this.number}/secrets/${local.secret_prefix}"
   # What Cloud Build needs to build the function, as the provider's documentation lists it
   # for a function's own build service account.
   build_roles = ["roles/logging.logWriter", "roles/artifactregistry.writer", "roles/storage.objectAdmin"]
+  # The IAM condition of the token role, for the runtime and the page alike: the deployment's
+  # secrets, less every OAuth client's (each name in full: "google-oauth-client" is no prefix of
+  # "google-web-oauth-client").
+  token_secrets_only = join(" && ", concat(
+    ["resource.name.startsWith(\"${local.secrets_path}\")"],
+    [for name in sort(local.app_secrets) : "!resource.name.startsWith(\"projects/${data.google_project.this.number}/secrets/${name}\")"],
+  ))
 }
 
 resource "google_service_account" "runtime" {
@@ -68,10 +75,7 @@ resource "google_project_iam_member" "runtime_token_secrets" {
   condition {
     title       = "${var.name} token secrets only"
     description = "Secrets named with the deployment's prefix, except the OAuth clients'."
-    expression = join(" && ", concat(
-      ["resource.name.startsWith(\"${local.secrets_path}\")"],
-      [for client in ["teamleader-oauth-client", "google-oauth-client"] : "!resource.name.startsWith(\"${local.secrets_path}${client}\")"],
-    ))
+    expression  = local.token_secrets_only
   }
 }
 
@@ -95,5 +99,9 @@ resource "time_sleep" "iam_settle" {
     google_project_iam_member.runtime_token_secrets,
     google_secret_manager_secret_iam_member.runtime_client_access,
     google_secret_manager_secret_iam_member.runtime_tokens_outside_prefix,
+    google_project_iam_member.page_firestore,
+    google_project_iam_member.page_secret_creator,
+    google_project_iam_member.page_token_secrets,
+    google_secret_manager_secret_iam_member.page_client_access,
   ]
 }

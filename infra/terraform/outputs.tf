@@ -16,6 +16,21 @@ output "operator_env" {
 }
 
 output "client_secrets" {
-  description = "The secrets of the two OAuth apps, filled by `python -m sync connect` (never through Terraform)."
+  description = "The secrets of the OAuth clients, filled by `python -m sync connect` and, for the page's Web application client, `gcloud secrets versions add` (README; never through Terraform)."
   value       = sort(local.app_secrets)
+}
+
+output "page_url" {
+  description = "The people's page, where each person signs in with Teamleader and connects their Google account."
+  value       = local.page_url
+}
+
+output "teamleader_redirect_uri" {
+  description = "The redirect URL to add to the Teamleader integration for the page's sign-in."
+  value       = "${local.page_url}/auth/teamleader"
+}
+
+output "google_redirect_uri" {
+  description = "The authorized redirect URI of the Google \"Web application\" OAuth client."
+  value       = "${local.page_url}/auth/google"
 }

@@ -1,9 +1,10 @@
 # The functions that callers without a Google identity must reach: Teamleader's webhooks (the
-# secret in each address is their credential) and, when it comes, the people's page (add it
-# here). var.public_access chooses how they are opened; everything else stays private.
+# secret in each address is their credential) and the people's page (its visitors sign in with
+# Teamleader). var.public_access chooses how they are opened; everything else stays private.
 locals {
   public_functions = {
     hooks = google_cloudfunctions2_function.receiver
+    page  = google_cloudfunctions2_function.page
   }
 }
 
@@ -11,7 +12,7 @@ locals {
 # (iam.allowedPolicyMemberDomains, enforced by default in organisations created since May 2024)
 # refuses this member: the apply fails with "do not belong to a permitted customer".
 resource "google_cloud_run_service_iam_member" "public" {
-  #checkov:skip=CKV_GCP_102:Teamleader's webhooks (and the page's visitors) present no Google identity; the receiver checks the 256-bit secret in each address before reading anything.
+  #checkov:skip=CKV_GCP_102:Teamleader's webhooks and the page's visitors present no Google identity; the receiver checks the 256-bit secret in each address before reading anything, the page a Teamleader sign-in before showing anything.
   for_each = { for key, function in local.public_functions : key => function if var.public_access == "all_users" }
   location = each.value.location
   service  = each.value.name
@@ -29,7 +30,7 @@ moved {
 # Terraform cannot set it: the Cloud Functions API has no such field (google_cloudfunctions2_function
 # has no invoker_iam_disabled, provider issue #23360); a google_cloud_run_v2_service would fight
 # Cloud Functions over the service the function owns, and its build_config starts no build
-# (#22263), so the receiver cannot become a Cloud Run service without an image pipeline. The
+# (#22263), so neither public function can become a Cloud Run service without an image pipeline. The
 # documented gcloud command is run instead, again after every change of the function in case its
 # redeploy puts the check back. gcloud must be installed and signed in where Terraform applies
 # (cloudbuild-deploy.yaml applies in the google-cloud-cli image). Turning back to "all_users"

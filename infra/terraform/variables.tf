@@ -89,7 +89,7 @@ variable "manual_invokers" {
 }
 
 variable "public_access" {
-  description = "How the public functions (the webhook receiver; the people's page when it comes) are opened to callers without a Google identity. \"invoker_iam_disabled\" (Google's recommended way, and the one an organisation's Domain Restricted Sharing policy allows): Cloud Run's invoker IAM check is switched off on their services with gcloud, which must be installed and signed in where Terraform applies. \"all_users\": roles/run.invoker for allUsers, refused under Domain Restricted Sharing unless the project has an exception (README)."
+  description = "How the public functions (the webhook receiver and the people's page) are opened to callers without a Google identity. \"invoker_iam_disabled\" (Google's recommended way, and the one an organisation's Domain Restricted Sharing policy allows): Cloud Run's invoker IAM check is switched off on their services with gcloud, which must be installed and signed in where Terraform applies. \"all_users\": roles/run.invoker for allUsers, refused under Domain Restricted Sharing unless the project has an exception (README)."
   type        = string
   default     = "invoker_iam_disabled"
 
@@ -173,4 +173,37 @@ variable "webhook_hint_cap" {
   description = "Hints kept per connection; past it a connection is read in full by its next run instead."
   type        = number
   default     = 5000
+}
+
+variable "page_accounts" {
+  description = "The Teamleader accounts whose people may connect on the page (SYNC_PAGE_ACCOUNTS): their ids, comma-separated, or \"any\"; empty: nobody can connect yet."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = contains(["", "any"], var.page_accounts) || alltrue([for id in split(",", var.page_accounts) : can(regex("^[A-Za-z0-9_-]+$", trimspace(id)))])
+    error_message = "Empty, \"any\", or account ids (letters, digits, - and _) separated by commas."
+  }
+}
+
+variable "session_hours" {
+  description = "How long a sign-in on the page lasts, in hours (SYNC_SESSION_HOURS)."
+  type        = number
+  default     = 12
+
+  validation {
+    condition     = var.session_hours >= 1 && var.session_hours <= 168 && floor(var.session_hours) == var.session_hours
+    error_message = "A whole number of hours from 1 to 168 (a week)."
+  }
+}
+
+variable "page_max_instances" {
+  description = "Instances of the people's page at most."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.page_max_instances >= 1 && var.page_max_instances <= 100 && floor(var.page_max_instances) == var.page_max_instances
+    error_message = "A whole number from 1 to 100."
+  }
 }

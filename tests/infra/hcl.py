@@ -81,7 +81,9 @@ def terraform_accepts(tf: dict[str, Any], variable: str, value: Any, workdir: Pa
     )
     module = workdir / f"validation-{variable}"
     module.mkdir(parents=True, exist_ok=True)
-    (module / "main.tf").write_text(f'variable "{variable}" {{\n  type = {expression(body["type"])}\n{checks}}}\n')
+    # python-hcl2 gives `string` as it is, `list(string)` as "${list(string)}".
+    kind = body["type"] if body["type"] in ("string", "number", "bool") else expression(body["type"])
+    (module / "main.tf").write_text(f'variable "{variable}" {{\n  type = {kind}\n{checks}}}\n')
     (module / "values.auto.tfvars.json").write_text(json.dumps({variable: value}))
     terraform = shutil.which("terraform")
     assert terraform, "terraform evaluates the variables' validations"

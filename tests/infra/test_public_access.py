@@ -15,15 +15,18 @@ import pytest
 from tests.infra.hcl import expression, load, resources
 
 SHAPES = ("invoker_iam_disabled", "all_users")
+# The public functions' keys and their services' names as a default apply names them.
+SERVICES = {"hooks": "tl-contacts-sync-hooks", "page": "tl-contacts-sync-page"}
 
 
 def _probe(tf: dict[str, Any], directory: Path) -> Path:
-    """The variable and the two for_each expressions of the configuration, over a stand-in for
-    the receiver, as a module that Terraform can plan here."""
+    """The variable and the two for_each expressions of the configuration, over stand-ins for
+    the public functions, as a module that Terraform can plan here."""
     variable = tf["variable"]["public_access"]
     (validation,) = variable["validation"]
     opened = resources(tf, "google_cloud_run_service_iam_member")["public"]["for_each"]
     unchecked = resources(tf, "terraform_data")["invoker_iam_check_off"]["for_each"]
+    stand_ins = ", ".join(f'{key} = {{ name = "{name}", location = "europe-west1" }}' for key, name in SERVICES.items())
     module = f"""
 variable "public_access" {{
   type    = string
@@ -34,7 +37,7 @@ variable "public_access" {{
   }}
 }}
 locals {{
-  public_functions = {{ hooks = {{ name = "tl-contacts-sync-hooks", location = "europe-west1" }} }}
+  public_functions = {{ {stand_ins} }}
 }}
 resource "terraform_data" "all_users" {{
   for_each = {expression(opened)}
@@ -72,17 +75,15 @@ def terraform() -> str:
 
 
 @pytest.mark.parametrize("shape", [*SHAPES, None])
-def test_each_shape_opens_the_receiver_one_way_only(
+def test_each_shape_opens_the_receiver_and_the_page_one_way_only(
     tf: dict[str, Any], terraform: str, tmp_path: Path, shape: str | None
 ) -> None:
     module = _probe(tf, tmp_path / "probe")
     shown = _planned(terraform, module, *([f"-var=public_access={shape}"] if shape else []))
     planned = [r["address"] for r in json.loads(shown.stdout)["planned_values"]["root_module"]["resources"]]
     # Without a value the default applies: the way that works under Domain Restricted Sharing.
-    expected = {"all_users": 'terraform_data.all_users["hooks"]'}.get(
-        shape or "", 'terraform_data.invoker_iam_check_off["hooks"]'
-    )
-    assert planned == [expected]
+    way = "all_users" if shape == "all_users" else "invoker_iam_check_off"
+    assert sorted(planned) == [f'terraform_data.{way}["{key}"]' for key in sorted(SERVICES)]
 
 
 def test_anything_else_is_refused_at_plan(tf: dict[str, Any], terraform: str, tmp_path: Path) -> None:
@@ -92,9 +93,19 @@ def test_anything_else_is_refused_at_plan(tf: dict[str, Any], terraform: str, tm
         assert refused.returncode != 0 and "refused" in refused.stderr, value
 
 
-def test_the_receiver_is_the_public_function_and_how_each_shape_opens_it(tf: dict[str, Any]) -> None:
+def test_the_receiver_and_the_page_are_the_public_functions_and_how_each_shape_opens_them(
+    tf: dict[str, Any],
+) -> None:
     (public,) = [block["public_functions"] for block in tf["locals"] if "public_functions" in block]
-    assert public == {"hooks": "${google_cloudfunctions2_function.receiver}"}
+    assert public == {
+        "hooks": "${google_cloudfunctions2_function.receiver}",
+        "page": "${google_cloudfunctions2_function.page}",
+    }
+    functions = resources(tf, "google_cloudfunctions2_function")
+    assert {
+        key: functions[function[len("${google_cloudfunctions2_function.") : -1]]["name"]
+        for key, function in public.items()
+    } == {key: name.replace("tl-contacts-sync", "${var.name}") for key, name in SERVICES.items()}
     grant = resources(tf, "google_cloud_run_service_iam_member")["public"]
     assert (grant["role"], grant["member"]) == ("roles/run.invoker", "allUsers")
     assert (grant["service"], grant["location"]) == ("${each.value.name}", "${each.value.location}")

@@ -5,8 +5,10 @@ the README's quoting, and where it ran."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from tests.infra.stubs import calls, environment, install
 
 URL = "https://tl-contacts-sync-abc123-ew.a.run.app"
 HOOKS = "https://tl-contacts-sync-hooks-abc123-ew.a.run.app"
+PAGE = "https://tl-contacts-sync-page-123456789012.europe-west1.run.app"
 
 
 def _section() -> str:
@@ -43,7 +46,14 @@ def _outputs() -> dict[str, str]:
     for expression, value in values.items():
         operator_env = operator_env.replace(expression, value)
     assert "${" not in operator_env, operator_env
-    return {"operator_env": operator_env, "function_url": URL, "webhook_url": HOOKS}
+    return {
+        "operator_env": operator_env,
+        "function_url": URL,
+        "webhook_url": HOOKS,
+        "page_url": PAGE,
+        "google_redirect_uri": f"{PAGE}/auth/google",
+        "teamleader_redirect_uri": f"{PAGE}/auth/teamleader",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +115,7 @@ def test_terraform_runs_in_its_folder_from_the_root_and_the_triggers_come_second
 def test_the_sync_runs_from_the_root_with_the_deployments_settings(pasted: tuple[Path, Any]) -> None:
     repo, recorded = pasted
     python = _of(recorded, "python")
-    assert [c["argv"][:3] for c in python] == [
+    assert [c["argv"][:3] for c in python if c["argv"][0] == "-m"] == [
         ["-m", "sync", "accounts"],
         ["-m", "sync", "connect"],
         ["-m", "sync", "connect"],
@@ -132,3 +142,57 @@ def test_the_consent_screen_step_says_what_each_user_type_costs() -> None:
     consent = section[section.index("OAuth apps") : section.index("Accounts and tokens")]
     for words in ("**Internal**", "**External**", "Testing", "7 days", "Publish app", "verified"):
         assert words in consent, words
+
+
+def test_the_pages_web_client_is_stored_as_its_id_and_secret_under_the_secret_terraform_made(
+    pasted: tuple[Path, Any], tmp_path: Path
+) -> None:
+    repo, recorded = pasted
+    outputs = [c["argv"][1:] for c in _of(recorded, "terraform") if c["argv"][1] == "output"]
+    for name in ("page_url", "google_redirect_uri", "teamleader_redirect_uri"):
+        assert ["output", "-raw", name] in outputs, name
+    (store,) = [c for c in _of(recorded, "gcloud") if c["argv"][:3] == ["secrets", "versions", "add"]]
+    clients = load()["locals"]
+    (secrets,) = [block["client_secrets"] for block in clients if "client_secrets" in block]
+    name = secrets["google-web"].replace("${local.secret_prefix}", "tl-contacts-sync-")
+    assert store["argv"][3:] == [name, "--data-file=-"] and store["cwd"] == str(repo)
+    # The Python line that feeds it, run for real on a client file as Google's console downloads
+    # it: the secret holds what the code reads of every client, its id and its secret alone.
+    (flatten,) = [c for c in _of(recorded, "python") if c["argv"][0] == "-c"]
+    assert flatten["argv"][2:] == ["client_secret_web.json"]
+    download = {
+        "web": {
+            "client_id": "1234-abc.apps.googleusercontent.com",
+            "client_secret": "GOCSPX-secret",
+            "redirect_uris": [f"{PAGE}/auth/google"],
+            "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        }
+    }
+    (tmp_path / "client_secret_web.json").write_text(json.dumps(download))
+    done = subprocess.run(
+        [sys.executable, "-c", flatten["argv"][1], "client_secret_web.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout) == {"client_id": download["web"]["client_id"], "client_secret": "GOCSPX-secret"}
+
+
+def test_the_pages_step_names_the_consoles_paths_and_who_may_connect() -> None:
+    section = _section()
+    step = " ".join(
+        section[section.index("**The people's page**") : section.index("Webhooks need nothing more")].split()
+    )
+    for words in (
+        "APIs & Services → Credentials → Create credentials → OAuth client ID → Web application"
+        " → Authorized redirect URIs",
+        "Marketplace → your integration (step 5's) → redirect URLs",
+        "**Internal**",
+        "**External**",
+        "verification",
+        "`page_accounts`",
+        "SYNC_PAGE_ACCOUNTS",
+        '`"any"`',
+    ):
+        assert words in step, words
