@@ -32,13 +32,19 @@ resource "google_storage_bucket" "source" {
   depends_on = [time_sleep.apis_settle]
 }
 
-# Only what the function runs: main.py, requirements.txt and the sync package.
+# Only what the functions run: main.py, requirements.txt and the sync package (its modules, and
+# the page's templates and stylesheet).
 data "archive_file" "source" {
   type        = "zip"
   output_path = "${path.module}/.build/source.zip"
 
   dynamic "source" {
-    for_each = setunion(["main.py", "requirements.txt"], fileset(local.repo_root, "sync/**/*.py"))
+    for_each = setunion(
+      ["main.py", "requirements.txt"],
+      fileset(local.repo_root, "sync/**/*.py"),
+      fileset(local.repo_root, "sync/**/*.html"),
+      fileset(local.repo_root, "sync/**/*.css"),
+    )
     content {
       content  = file("${local.repo_root}/${source.value}")
       filename = source.value

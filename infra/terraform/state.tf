@@ -16,3 +16,13 @@ resource "google_firestore_field" "report_ttl" {
   ttl_config {}
   index_config {}
 }
+
+# The page's sessions carry expire_at too: Firestore deletes a session once it has lapsed (the
+# page refuses a lapsed one before then). Collection `{root}-sessions`, root "accounts".
+resource "google_firestore_field" "session_ttl" {
+  database   = google_firestore_database.state.name
+  collection = "accounts-sessions"
+  field      = "expire_at"
+  ttl_config {}
+  index_config {}
+}

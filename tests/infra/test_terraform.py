@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.hcl import TF, depends_on, load, resources, text
+from tests.infra.hcl import ROOT, TF, depends_on, load, resources, text
 from tests.infra.hcl import local as _local
 
 PUBLIC = {"allUsers", "allAuthenticatedUsers"}
@@ -181,6 +181,18 @@ def test_function_is_gen2_python312_sized_by_variables(tf: dict[str, Any]) -> No
     assert env["SYNC_STATE_BACKEND"] == "firestore" and env["SYNC_SECRETS_BACKEND"] == "secretmanager"
     archive = tf["data"]["archive_file"]["source"]
     assert "main.py" in text(archive) and "sync/**/*.py" in text(archive)
+    # Every file the package holds besides its modules (the page's templates and stylesheet)
+    # is packed too, or the deployed page could not render.
+    others = {p.suffix for p in (ROOT / "sync").rglob("*.*") if p.suffix not in {".py", ".pyc"}}
+    assert others and all(f"sync/**/*{suffix}" in text(archive) for suffix in others)
+
+
+def test_sessions_and_reports_expire_by_firestores_ttl(tf: dict[str, Any]) -> None:
+    fields = resources(tf, "google_firestore_field")
+    assert {(f["collection"], f["field"]) for f in fields.values()} == {
+        ("runs", "expire_at"),
+        ("accounts-sessions", "expire_at"),
+    }
 
 
 def test_a_first_run_goes_on_within_minutes_not_the_next_hour(tf: dict[str, Any]) -> None:
