@@ -100,7 +100,14 @@ class SandboxProcess:
     the sync's state in a temporary directory."""
 
     def __init__(
-        self, contacts: int, companies: int, *, seed: int = 7, bulk_import: int = 0, options: dict[str, float]
+        self,
+        contacts: int,
+        companies: int,
+        *,
+        seed: int = 7,
+        bulk_import: int = 0,
+        options: dict[str, float],
+        env: dict[str, str] | None = None,
     ) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="sync-bench-"))
         args = [
@@ -128,6 +135,8 @@ class SandboxProcess:
             self.env[name] = value
         # The sync keeps its own calls within the limit it is told: the sandbox's, here.
         self.env["SYNC_TEAMLEADER_CALLS_PER_MINUTE"] = str(options.get("rate_limit", TEAMLEADER_CALLS_PER_MINUTE))
+        # Settings of the bench's own (another state store, say).
+        self.env.update(env or {})
         self.sync(["accounts", "add", ACCOUNT])
 
     def __enter__(self) -> SandboxProcess:
@@ -144,11 +153,14 @@ class SandboxProcess:
         answer.raise_for_status()
         return answer.json() if answer.content else None
 
-    def sync(self, args: list[str]) -> Measured:
-        """`python -m sync ARGS` against this sandbox, measured from outside."""
+    def sync(self, args: list[str], *, meter_to: Path | None = None) -> Measured:
+        """`python -m sync ARGS` against this sandbox, measured from outside; with `meter_to`,
+        its Firestore operations and secret accesses counted into that file
+        (`sandbox.meter`)."""
         started = time.perf_counter()
+        command = ["sandbox.meter", str(meter_to), "--"] if meter_to else ["sync"]
         process = subprocess.Popen(
-            [sys.executable, "-m", "sync", *args],
+            [sys.executable, "-m", *command, *args],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,
