@@ -18,7 +18,7 @@ through the parts in this order:
 
 A lane that fails (a revoked grant, Google refusing) stops alone; Teamleader failing stops the
 run. A dry run is the same run against `dry_run.RecordingDestination` and `dry_run.ReadOnlyState`.
-The stored companies are read by need (`stored_companies`).
+The state is read by need (`stored_companies`) and written only where it changes (`quiet_state`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from sync.engine.fanout import Fanout
 from sync.engine.lane import Lane
 from sync.engine.options import DestinationConfig, EngineOptions
 from sync.engine.pace import OutOfTimeError, Pace
+from sync.engine.quiet_state import QuietState
 from sync.engine.report import MAX_FAILURES_IN_REPORT, ConnectionReport, RunReport, now_iso
 from sync.engine.stored_companies import StoredCompanies
 from sync.engine.streams import CompanyStream, ContactReader
@@ -61,6 +62,7 @@ class Engine:
     ) -> None:
         self.options = options or EngineOptions()
         self.full = self.options.mode == "full"
+        state = QuietState(state)
         if self.options.dry_run:
             state = ReadOnlyState(state)
         self.account_id = account_id

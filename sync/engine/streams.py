@@ -76,6 +76,8 @@ class ContactsPosition:
         self._listing_from: datetime | None = None
         # Queued contacts this run has read; the ones queued after that stay queued.
         self._read_from_queue: set[str] = set()
+        # Whether the listing brought this destination anything.
+        self._listed = False
 
     def queue(self, teamleader_ids: Iterable[str]) -> None:
         """Read these contacts again before the listing (a company change reached them). Past
@@ -112,14 +114,18 @@ class ContactsPosition:
         move the position: one changed a minute ago says nothing of the contacts changed since
         the cursor, which the listing has still to read."""
         if sighting.record is not None:
+            self._listed = True
             moment = updated_at(sighting.record)
             if self.position is None or moment > self.position:
                 self.position = moment
 
     def complete(self, last_fetch_at: float | None) -> None:
         """Everything was read and written: the queue read is done (what was queued since stays),
-        and the position may step past the newest second read."""
-        self.position = past_the_newest(self.position, last_fetch_at)
+        and the position may step past the newest second read. A listing that brought nothing
+        leaves it where it is: it is past every contact already, and a bookmark that moves at
+        every run would be written at every run."""
+        if self._listed:
+            self.position = past_the_newest(self.position, last_fetch_at)
         self.bookmark.recheck = [tid for tid in self.bookmark.recheck if tid not in self._read_from_queue]
 
 
@@ -220,7 +226,9 @@ class CompanyStream:
                 self._before_each()
                 self._read_company(company_id, changes)
             self.bookmark.full_pass_from = None
-        settled = past_the_newest(newest, fetched_at[0] or None)
+        # Past the newest second read; where it was when the listing brought nothing (as
+        # `ContactsPosition.complete`).
+        settled = past_the_newest(newest, fetched_at[0] or None) if listed else newest
         if settled is not None:
             self.bookmark.cursor = settled
         yield changes
