@@ -146,6 +146,16 @@ class SandboxProcess:
         self._process.terminate()
         self._process.wait(timeout=30)
 
+    def add_google_user(self, user: str) -> None:
+        """Another Google user of the connection's team: registered, connected, its token stored."""
+        from sync.secrets.localfile import LocalFileSecrets
+        from sync.state.connections import new_destination
+
+        self.sync(["accounts", "add", ACCOUNT, "--user", user])
+        token = self.control("people", "add_user", {"user": user})["refresh_token"]
+        secrets = LocalFileSecrets(self.env["SYNC_SECRETS_FILE"])
+        secrets.write(new_destination(ACCOUNT, user).google_secret, json.dumps({"refresh_token": token}))
+
     def control(self, server: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """A sandbox control endpoint (`/_sandbox/...`) of one server."""
         url = self.info[f"{server}_url"] + "/_sandbox/" + path
