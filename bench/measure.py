@@ -100,7 +100,14 @@ class SandboxProcess:
     the sync's state in a temporary directory."""
 
     def __init__(
-        self, contacts: int, companies: int, *, seed: int = 7, bulk_import: int = 0, options: dict[str, float]
+        self,
+        contacts: int,
+        companies: int,
+        *,
+        seed: int = 7,
+        bulk_import: int = 0,
+        options: dict[str, float],
+        env: dict[str, str] | None = None,
     ) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="sync-bench-"))
         args = [
@@ -128,6 +135,8 @@ class SandboxProcess:
             self.env[name] = value
         # The sync keeps its own calls within the limit it is told: the sandbox's, here.
         self.env["SYNC_TEAMLEADER_CALLS_PER_MINUTE"] = str(options.get("rate_limit", TEAMLEADER_CALLS_PER_MINUTE))
+        # Settings of the bench's own (another state store, say).
+        self.env.update(env or {})
         self.sync(["accounts", "add", ACCOUNT])
 
     def __enter__(self) -> SandboxProcess:
@@ -137,6 +146,16 @@ class SandboxProcess:
         self._process.terminate()
         self._process.wait(timeout=30)
 
+    def add_google_user(self, user: str) -> None:
+        """Another Google user of the connection's team: registered, connected, its token stored."""
+        from sync.secrets.localfile import LocalFileSecrets
+        from sync.state.connections import new_destination
+
+        self.sync(["accounts", "add", ACCOUNT, "--user", user])
+        token = self.control("people", "add_user", {"user": user})["refresh_token"]
+        secrets = LocalFileSecrets(self.env["SYNC_SECRETS_FILE"])
+        secrets.write(new_destination(ACCOUNT, user).google_secret, json.dumps({"refresh_token": token}))
+
     def control(self, server: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """A sandbox control endpoint (`/_sandbox/...`) of one server."""
         url = self.info[f"{server}_url"] + "/_sandbox/" + path
@@ -144,11 +163,14 @@ class SandboxProcess:
         answer.raise_for_status()
         return answer.json() if answer.content else None
 
-    def sync(self, args: list[str]) -> Measured:
-        """`python -m sync ARGS` against this sandbox, measured from outside."""
+    def sync(self, args: list[str], *, meter_to: Path | None = None) -> Measured:
+        """`python -m sync ARGS` against this sandbox, measured from outside; with `meter_to`,
+        its Firestore operations and secret accesses counted into that file
+        (`sandbox.meter`)."""
         started = time.perf_counter()
+        command = ["sandbox.meter", str(meter_to), "--"] if meter_to else ["sync"]
         process = subprocess.Popen(
-            [sys.executable, "-m", "sync", *args],
+            [sys.executable, "-m", *command, *args],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,

@@ -15,7 +15,6 @@ calls, without latency or limit). Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
@@ -33,8 +32,6 @@ from bench.measure import (
     write_json,
 )
 from sandbox.datagen import generate
-from sync.secrets.localfile import LocalFileSecrets
-from sync.state.connections import new_destination
 
 
 def read_floor_s(calls: int, latency_s: float, per_minute: int = TEAMLEADER_CALLS_PER_MINUTE) -> float:
@@ -57,12 +54,8 @@ def measure(contacts: int, destinations: int, teamleader_latency_ms: float, peop
         single = sandbox.sync(["run", "--account", ACCOUNT])
     latency = {"teamleader_latency_ms": teamleader_latency_ms, "people_latency_ms": people_latency_ms}
     with SandboxProcess(contacts, companies, options={"rate_limit": TEAMLEADER_CALLS_PER_MINUTE, **latency}) as sandbox:
-        secrets = LocalFileSecrets(sandbox.env["SYNC_SECRETS_FILE"])
         for n in range(1, destinations):
-            user = f"member{n}@team.example"
-            sandbox.sync(["accounts", "add", ACCOUNT, "--user", user])
-            token = sandbox.control("people", "add_user", {"user": user})["refresh_token"]
-            secrets.write(new_destination(ACCOUNT, user).google_secret, json.dumps({"refresh_token": token}))
+            sandbox.add_google_user(f"member{n}@team.example")
         team = sandbox.sync(["run", "--account", ACCOUNT])
     lanes = team.reports
     assert len(lanes) == destinations, len(lanes)

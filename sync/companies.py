@@ -49,14 +49,13 @@ def affected_contacts(old: CompanyRecord | None, new: CompanyRecord | None) -> s
     return {cid for cid in set(before) | set(after) if before.get(cid) != after.get(cid)}
 
 
-def companies_by_contact(records: Iterable[CompanyRecord]) -> dict[str, tuple[Company, ...]]:
-    """Each contact's companies, in a stable order (by name, then id) so that the content
-    hash of its person does not depend on the order the companies were read in."""
-    found: dict[str, list[tuple[str, str, Company]]] = {}
-    for record in records:
-        if not record.name:
-            continue
-        for contact_id, position in record.contacts.items():
-            company = Company(record.name, record.phone, position or None, record.region)
-            found.setdefault(contact_id, []).append((record.name, record.company_id, company))
-    return {cid: tuple(c for _, _, c in sorted(items, key=lambda i: i[:2])) for cid, items in found.items()}
+def companies_of(contact_id: str, records: Iterable[CompanyRecord]) -> tuple[Company, ...]:
+    """A contact's companies among `records`, in a stable order (by name, then id) so that the
+    content hash of its person does not depend on the order the companies were read in. A
+    company without a name shows nothing."""
+    found = [
+        (record.name, record.company_id, Company(record.name, record.phone, position or None, record.region))
+        for record in records
+        if record.name and (position := record.contacts.get(contact_id)) is not None
+    ]
+    return tuple(company for _, _, company in sorted(found, key=lambda item: item[:2]))

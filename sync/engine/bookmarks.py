@@ -51,6 +51,9 @@ class CompaniesBookmark:
     full_pass_from: datetime | None = None
     # Companies whose read failed (their own failure, not Teamleader's): read again first.
     unread: list[str] = field(default_factory=list)
+    # Every stored company was written since stores index who works where (`companies_of`);
+    # False in state stored before: its companies are written again once.
+    indexed: bool = False
 
 
 @dataclass
@@ -64,12 +67,17 @@ class SourceBookmarks:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SourceBookmarks:
         companies = CompaniesBookmark(
-            _time(data.get("companies")), _time(data.get("companies_full")), list(data.get("companies_unread") or [])
+            _time(data.get("companies")),
+            _time(data.get("companies_full")),
+            list(data.get("companies_unread") or []),
+            bool(data.get("companies_indexed")),
         )
         return cls(companies, int(data.get("longest_page") or 0))
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"longest_page": self.longest_page, "companies_unread": list(self.companies.unread)}
+        if self.companies.indexed:
+            data["companies_indexed"] = True
         if self.companies.cursor is not None:
             data["companies"] = self.companies.cursor.isoformat()
         if self.companies.full_pass_from is not None:

@@ -9,7 +9,8 @@ from collections.abc import Iterator, Sequence
 from sync.engine.bookmarks import ContactsBookmark, SourceBookmarks
 from sync.engine.lane import Lane
 from sync.engine.options import DestinationConfig
-from sync.engine.streams import ContactsPosition
+from sync.engine.stored_companies import StoredCompanies
+from sync.engine.streams import COMPANY_FLUSH, ContactsPosition
 from sync.ports import Checkpoint, Source, SyncState
 
 
@@ -44,6 +45,18 @@ class SourceCheckpoints:
         """Every destination's contacts position: a company change is queued on each."""
         yield from (lane.contacts for lane in self.lanes)
         yield from self.resting.values()
+
+    def index_companies(self, stored: StoredCompanies) -> None:
+        """State stored before the stores indexed who works where: every stored company is
+        written again, once, so that `companies_of` finds it (a crash on the way: done again)."""
+        if self.bookmarks.companies.indexed:
+            return
+        stored.load_all()
+        records = stored.records()
+        for start in range(0, len(records), COMPANY_FLUSH):
+            self.commit(Checkpoint(companies=records[start : start + COMPANY_FLUSH]))
+        self.bookmarks.companies.indexed = True
+        self.commit(Checkpoint())
 
     def commit(self, checkpoint: Checkpoint) -> None:
         """Commit the connection's part with every destination's bookmark, in one write."""

@@ -3,21 +3,11 @@ state store that is read but never written, so a plan is exactly what a run woul
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from sync.ports import (
-    AccountState,
-    BatchLimits,
-    Checkpoint,
-    CompanyRecord,
-    Destination,
-    Entry,
-    Intent,
-    PersonRef,
-    SyncState,
-    WriteOutcome,
-)
+from sync.engine.state_view import StateView
+from sync.ports import BatchLimits, Checkpoint, Destination, Intent, PersonRef, WriteOutcome
 
 PLANNED = "dry-run/"
 
@@ -65,26 +55,8 @@ class RecordingDestination:
         return self._real.stamped(group)
 
 
-class ReadOnlyState:
+class ReadOnlyState(StateView):
     """Answers every read from the real store; every write is dropped."""
-
-    def __init__(self, real: SyncState) -> None:
-        self._real = real
-
-    def account_state(self, account: str) -> AccountState:
-        return self._real.account_state(account)
-
-    def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]:
-        return self._real.entries(account, teamleader_ids)
-
-    def all_entries(self, account: str) -> Iterator[Entry]:
-        return self._real.all_entries(account)
-
-    def intents(self, account: str) -> list[Intent]:
-        return self._real.intents(account)
-
-    def companies(self, account: str) -> dict[str, CompanyRecord]:
-        return self._real.companies(account)
 
     def record_intent(self, account: str, intent: Intent) -> None:
         """Dropped."""

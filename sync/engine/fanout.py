@@ -16,8 +16,9 @@ from sync.engine.lane import Lane, Mappings, Work
 from sync.engine.pace import Pace
 from sync.engine.paging import Sighting, every_id
 from sync.engine.readahead import read_ahead
+from sync.engine.stored_companies import StoredCompanies
 from sync.engine.streams import ContactReader
-from sync.mapping import Company, map_contact
+from sync.mapping import map_contact
 from sync.ports import Source
 
 # Contacts handed to the lanes at a time: about a page, so a lane sends at most one batch
@@ -28,13 +29,21 @@ CHUNK = 100
 class Fanout:
     """The run's lanes side by side, and what is read for them."""
 
-    def __init__(self, lanes: list[Lane], source: Source, reader: ContactReader, pace: Pace, parallel: int) -> None:
+    def __init__(
+        self,
+        lanes: list[Lane],
+        source: Source,
+        reader: ContactReader,
+        pace: Pace,
+        parallel: int,
+        companies: StoredCompanies,
+    ) -> None:
         self.lanes = lanes
         self.source = source
         self.reader = reader
         self.pace = pace
-        # Each contact's companies, as the company stream left them.
-        self.companies: dict[str, tuple[Company, ...]] = {}
+        # Who works where, as the company stream left it; read for each chunk as needed.
+        self.companies = companies
         self._pool = ThreadPoolExecutor(max(1, min(len(lanes), parallel)))
 
     def close(self) -> None:
@@ -121,10 +130,15 @@ class Fanout:
                 if not live:
                     return
                 works: dict[int, list[tuple[Sighting, Mappings]]] = {id(lane): [] for lane in live}
+                picked = []
                 for sighting in chunk:
                     takers = [(lane, taken) for lane in live if (taken := wanted(lane, sighting)) is not None]
-                    if not takers:
-                        continue  # mapped for nobody: a catching-up lane's listing passes the others by
+                    # None: mapped for nobody (a catching-up lane's listing passes the others by).
+                    if takers:
+                        picked.append((sighting, takers))
+                # The companies of the chunk's contacts to map, read together.
+                self.companies.place(s.record_id for s, _ in picked if s.record is not None)
+                for sighting, takers in picked:
                     mappings = self._mappings(sighting, [lane for lane, _ in takers])
                     for lane, taken in takers:
                         works[id(lane)].append((taken, mappings))
@@ -134,7 +148,7 @@ class Fanout:
     def _mappings(self, sighting: Sighting, lanes: list[Lane]) -> Mappings:
         if sighting.record is None:
             return None
-        companies = self.companies.get(sighting.record_id, ())
+        companies = self.companies.of(sighting.record_id)
         mapped = {}
         for lane in lanes:
             key = lane.scope_key

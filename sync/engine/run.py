@@ -18,6 +18,7 @@ through the parts in this order:
 
 A lane that fails (a revoked grant, Google refusing) stops alone; Teamleader failing stops the
 run. A dry run is the same run against `dry_run.RecordingDestination` and `dry_run.ReadOnlyState`.
+The state is read by need (`stored_companies`) and written only where it changes (`quiet_state`).
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sync.companies import companies_by_contact
 from sync.engine.checkpoints import SourceCheckpoints
 from sync.engine.dry_run import ReadOnlyState, RecordingDestination
 from sync.engine.fanout import Fanout
 from sync.engine.lane import Lane
 from sync.engine.options import DestinationConfig, EngineOptions
 from sync.engine.pace import OutOfTimeError, Pace
+from sync.engine.quiet_state import QuietState
 from sync.engine.report import MAX_FAILURES_IN_REPORT, ConnectionReport, RunReport, now_iso
+from sync.engine.stored_companies import StoredCompanies
 from sync.engine.streams import CompanyStream, ContactReader
 from sync.errors import describe
 from sync.ports import Checkpoint, Destination, Source, SyncState
@@ -60,6 +62,7 @@ class Engine:
     ) -> None:
         self.options = options or EngineOptions()
         self.full = self.options.mode == "full"
+        state = QuietState(state)
         if self.options.dry_run:
             state = ReadOnlyState(state)
         self.account_id = account_id
@@ -86,7 +89,9 @@ class Engine:
             batches=lambda: {lane.config.name: lane.writer.batches for lane in self.lanes},
         )
         reader = ContactReader(source, clock=clock)
-        self.fanout = Fanout(self.lanes, source, reader, self.pace, self.options.parallel_destinations)
+        # The stored companies, read by need: the stream's and the mapping's.
+        self.companies = StoredCompanies(state, account_id)
+        self.fanout = Fanout(self.lanes, source, reader, self.pace, self.options.parallel_destinations, self.companies)
 
     def run(self) -> ConnectionReport:
         """Run to the end, or until the deadline; each destination's report says how it went."""
@@ -129,10 +134,11 @@ class Engine:
         """Bring the stored companies up to date (a targeted run: the ones a webhook named); a
         change and the contacts it reaches (queued on every destination) are committed
         together, so a crash cannot lose them."""
+        self.checkpoints.index_companies(self.companies)
         stream = CompanyStream(
             self.source,
             self.checkpoints.bookmarks.companies,
-            self.state.companies(self.account_id),
+            self.companies,
             full=self.full,
             clock=self.clock,
             before_each=lambda: self._before_company(stream.read),
@@ -147,7 +153,6 @@ class Engine:
             for position in self.checkpoints.positions():
                 position.queue(changes.reached)
             self.commit_source(Checkpoint(companies=changes.records, removed_companies=changes.removed))
-        self.fanout.companies = companies_by_contact(stream.records.values())
 
     def _show(self) -> None:
         self.pace.show()

@@ -16,13 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sync.companies import affected_contacts, company_record
 from sync.engine.bookmarks import CompaniesBookmark, ContactsBookmark
 from sync.engine.paging import ONE_SECOND, Sighting, every_id, past_the_newest, read_changes, updated_at
+from sync.engine.stored_companies import StoredCompanies
 from sync.errors import TeamleaderError, describe
 from sync.ports import CompanyRecord, Source
+
+T = TypeVar("T")
 
 # Companies read between two commits.
 COMPANY_FLUSH = 100
@@ -73,6 +76,8 @@ class ContactsPosition:
         self._listing_from: datetime | None = None
         # Queued contacts this run has read; the ones queued after that stay queued.
         self._read_from_queue: set[str] = set()
+        # Whether the listing brought this destination anything.
+        self._listed = False
 
     def queue(self, teamleader_ids: Iterable[str]) -> None:
         """Read these contacts again before the listing (a company change reached them). Past
@@ -109,14 +114,18 @@ class ContactsPosition:
         move the position: one changed a minute ago says nothing of the contacts changed since
         the cursor, which the listing has still to read."""
         if sighting.record is not None:
+            self._listed = True
             moment = updated_at(sighting.record)
             if self.position is None or moment > self.position:
                 self.position = moment
 
     def complete(self, last_fetch_at: float | None) -> None:
         """Everything was read and written: the queue read is done (what was queued since stays),
-        and the position may step past the newest second read."""
-        self.position = past_the_newest(self.position, last_fetch_at)
+        and the position may step past the newest second read. A listing that brought nothing
+        leaves it where it is: it is past every contact already, and a bookmark that moves at
+        every run would be written at every run."""
+        if self._listed:
+            self.position = past_the_newest(self.position, last_fetch_at)
         self.bookmark.recheck = [tid for tid in self.bookmark.recheck if tid not in self._read_from_queue]
 
 
@@ -127,9 +136,23 @@ class CompanyChanges:
     records: list[CompanyRecord] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     reached: set[str] = field(default_factory=set)
+    # Companies of the listing these changes cover.
+    listed: int = 0
 
     def __len__(self) -> int:
         return len(self.records) + len(self.removed)
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size` (the last one shorter), each taken as it is needed."""
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 class CompanyStream:
@@ -139,7 +162,7 @@ class CompanyStream:
         self,
         source: Source,
         bookmark: CompaniesBookmark,
-        records: dict[str, CompanyRecord],
+        records: StoredCompanies,
         *,
         full: bool,
         clock: Callable[[], float],
@@ -168,36 +191,44 @@ class CompanyStream:
         anchor = self.bookmark.full_pass_from if self._full else self.bookmark.cursor
         newest, fetched_at = anchor, [0.0]
         listed: set[str] = set()
-        changes = CompanyChanges()
-        for company_id in dict.fromkeys([*self.bookmark.unread, *self._hinted]):
-            self._before_each()
-            self._read_company(company_id, changes)
+        if self._full:
+            # Every stored company, once: the ones Teamleader no longer lists are found below.
+            self.records.load_all()
+        changes = self.hinted()
 
         def fetch(at: datetime | None, number: int) -> list[dict[str, Any]]:
             fetched_at[0] = self._clock()
             return self._source.list_companies(updated_since=at, page=number)
 
-        for sighting in read_changes(fetch, anchor, self._source.last_page):
-            assert sighting.record is not None
-            self._before_each()
-            listed.add(sighting.record_id)
-            self.read += 1
-            known = self.records.get(sighting.record_id)
-            if self._full or known is None or known.updated_at != sighting.record.get("updated_at"):
-                self._read_company(sighting.record_id, changes)
-            moment = updated_at(sighting.record)
-            newest = moment if newest is None or moment > newest else newest
-            if len(changes) >= COMPANY_FLUSH:
-                self._mark(sighting.resume_from)
-                yield changes
-                changes = CompanyChanges()
+        for page in _chunks(read_changes(fetch, anchor, self._source.last_page), COMPANY_FLUSH):
+            # The stored records of a page's companies, read together, to tell which changed.
+            self.records.load(sighting.record_id for sighting in page)
+            for sighting in page:
+                assert sighting.record is not None
+                self._before_each()
+                listed.add(sighting.record_id)
+                self.read += 1
+                known = self.records.get(sighting.record_id)
+                if self._full or known is None or known.updated_at != sighting.record.get("updated_at"):
+                    self._read_company(sighting.record_id, changes)
+                moment = updated_at(sighting.record)
+                newest = moment if newest is None or moment > newest else newest
+                changes.listed += 1
+                # Where to resume is stored every hundred companies read, changed or not: a
+                # full pass that finds nothing changed and meets the deadline goes on from there.
+                if len(changes) >= COMPANY_FLUSH or changes.listed >= COMPANY_FLUSH:
+                    self._mark(sighting.resume_from)
+                    yield changes
+                    changes = CompanyChanges()
         if self._full:
             present = listed if anchor is None else every_id(self._source.list_company_ids, self._source.last_page)
-            for company_id in sorted(set(self.records) - present):
+            for company_id in sorted(self.records.ids() - present):
                 self._before_each()
                 self._read_company(company_id, changes)
             self.bookmark.full_pass_from = None
-        settled = past_the_newest(newest, fetched_at[0] or None)
+        # Past the newest second read; where it was when the listing brought nothing (as
+        # `ContactsPosition.complete`).
+        settled = past_the_newest(newest, fetched_at[0] or None) if listed else newest
         if settled is not None:
             self.bookmark.cursor = settled
         yield changes
@@ -206,7 +237,9 @@ class CompanyStream:
         """A targeted run: only the companies a webhook named (and the ones whose read failed
         before); the bookmark's cursor stays where it is."""
         changes = CompanyChanges()
-        for company_id in dict.fromkeys([*self.bookmark.unread, *self._hinted]):
+        named = list(dict.fromkeys([*self.bookmark.unread, *self._hinted]))
+        self.records.load(named)
+        for company_id in named:
             self._before_each()
             self._read_company(company_id, changes)
         return changes
@@ -230,11 +263,13 @@ class CompanyStream:
             self.bookmark.unread.remove(company_id)
         self.unreadable.pop(company_id, None)
         record = company_record(info) if info is not None else None
-        old = self.records.pop(company_id, None)
+        old = self.records.get(company_id)
         if record is not None:
-            self.records[company_id] = record
-            changes.records.append(record)
+            self.records.put(record)
+            if record != old:  # a full run reads every company, and writes the ones that changed
+                changes.records.append(record)
         elif old is not None:
+            self.records.remove(company_id)
             changes.removed.append(company_id)
         changes.reached |= affected_contacts(old, record)
 

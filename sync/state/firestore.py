@@ -14,6 +14,7 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from sync.errors import LeaseContentionError
 from sync.state.companies import CompanyRecord
@@ -23,9 +24,17 @@ from sync.state.idmap import AccountState, Checkpoint, Entry, Intent
 from sync.state.page_firestore import FirestorePageStore
 
 GET_ALL_CHUNK = 300
+# Values one `array_contains_any` filter may hold (Firestore's limit).
+ANY_OF = 30
+# The field of a company's document that lists its people's ids, for `companies_of`.
+PEOPLE = "contact_ids"
 # The hint document saying more hints came than the cap (no Teamleader id holds "~").
 OVERFLOW = "~overflow"
 LEASE_ATTEMPTS = 8
+
+
+def _company(data: dict[str, Any]) -> CompanyRecord:
+    return CompanyRecord.from_json(data["company_id"], data)
 
 
 def _doc_id(teamleader_id: str) -> str:
@@ -49,17 +58,20 @@ class FirestoreState(FirestorePageStore):
         data = snapshot.to_dict() or {}
         return AccountState(data.get("cursor") or {}, data.get("group"), data.get("source_cursor"))
 
-    def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]:
-        ids = list(dict.fromkeys(teamleader_ids))
-        entries = self._account(account).collection("entries")
-        found: dict[str, Entry] = {}
+    def _by_id(self, account: str, collection: str, ids: Iterable[str]) -> Iterator[dict[str, Any]]:
+        """The stored documents of these ids (a chunk of them at a time), each read once."""
+        ids = list(dict.fromkeys(ids))
+        documents = self._account(account).collection(collection)
         for start in range(0, len(ids), GET_ALL_CHUNK):
-            refs = [entries.document(_doc_id(tid)) for tid in ids[start : start + GET_ALL_CHUNK]]
+            refs = [documents.document(_doc_id(tid)) for tid in ids[start : start + GET_ALL_CHUNK]]
             for snapshot in self._db.get_all(refs):
                 data = snapshot.to_dict() if snapshot.exists else None
                 if data is not None:
-                    found[data["teamleader_id"]] = Entry.from_json(data["teamleader_id"], data)
-        return found
+                    yield data
+
+    def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]:
+        stored = self._by_id(account, "entries", teamleader_ids)
+        return {data["teamleader_id"]: Entry.from_json(data["teamleader_id"], data) for data in stored}
 
     def all_entries(self, account: str) -> Iterator[Entry]:
         for snapshot in self._account(account).collection("entries").stream():
@@ -73,12 +85,31 @@ class FirestoreState(FirestorePageStore):
         ]
         return sorted(found, key=lambda i: i.sent_at)
 
-    def companies(self, account: str) -> dict[str, CompanyRecord]:
-        found = {}
-        for snapshot in self._account(account).collection("companies").stream():
-            data = snapshot.to_dict()
-            found[data["company_id"]] = CompanyRecord.from_json(data["company_id"], data)
+    def companies(self, account: str, company_ids: Iterable[str]) -> dict[str, CompanyRecord]:
+        found = (_company(data) for data in self._by_id(account, "companies", company_ids))
+        return {record.company_id: record for record in found}
+
+    def companies_of(self, account: str, contact_ids: Iterable[str]) -> dict[str, CompanyRecord]:
+        # Each company keeps its people's ids as an array (written with it): one query per 30
+        # contacts reads only the companies they work for, whatever the connection holds.
+        ids = sorted(set(contact_ids))
+        companies = self._account(account).collection("companies")
+        found: dict[str, CompanyRecord] = {}
+        for start in range(0, len(ids), ANY_OF):
+            chunk = ids[start : start + ANY_OF]
+            for snapshot in companies.where(filter=FieldFilter(PEOPLE, "array_contains_any", chunk)).stream():
+                record = _company(snapshot.to_dict())
+                found[record.company_id] = record
         return found
+
+    def all_companies(self, account: str) -> Iterator[CompanyRecord]:
+        for snapshot in self._account(account).collection("companies").stream():
+            yield _company(snapshot.to_dict())
+
+    def count_companies(self, account: str) -> int:
+        # An aggregation: one read per 1,000 companies counted.
+        (result,) = self._account(account).collection("companies").count().get()[0]
+        return int(result.value)
 
     def record_intent(self, account: str, intent: Intent) -> None:
         self._account(account).collection("intents").document(intent.batch_id).set(
@@ -111,9 +142,8 @@ class FirestoreState(FirestorePageStore):
             batch.set(intents.document(intent.batch_id), {"sent_at": intent.sent_at, "items": intent.items})
         companies = account_ref.collection("companies")
         for company in checkpoint.companies:
-            batch.set(
-                companies.document(_doc_id(company.company_id)), {"company_id": company.company_id, **company.to_json()}
-            )
+            document = {"company_id": company.company_id, **company.to_json(), PEOPLE: sorted(company.contacts)}
+            batch.set(companies.document(_doc_id(company.company_id)), document)
         for company_id in checkpoint.removed_companies:
             batch.delete(companies.document(_doc_id(company_id)))
         fields: dict[str, Any] = {}

@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS intents (
 CREATE TABLE IF NOT EXISTS companies (
     account TEXT NOT NULL, company_id TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (account, company_id));
+CREATE TABLE IF NOT EXISTS company_people (
+    account TEXT NOT NULL, contact_id TEXT NOT NULL, company_id TEXT NOT NULL,
+    PRIMARY KEY (account, contact_id, company_id));
+CREATE INDEX IF NOT EXISTS company_people_by_company ON company_people (account, company_id);
 CREATE TABLE IF NOT EXISTS registry (account TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS hints (
     account TEXT NOT NULL, kind TEXT NOT NULL, teamleader_id TEXT NOT NULL,
@@ -79,18 +83,18 @@ class SqliteState(SqlitePageStore):
         cursor, group, source = rows[0]
         return AccountState(json.loads(cursor), group, json.loads(source) if source else None)
 
-    def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]:
-        ids = list(teamleader_ids)
-        found: dict[str, Entry] = {}
+    def _in_chunks(self, sql: str, account: str, ids: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The (id, data) rows `sql` answers for the account and these ids, a chunk of ids at a
+        time (`sql` holds `{marks}` where the chunk's placeholders go)."""
+        ids = list(dict.fromkeys(ids))
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._read(
-                f"SELECT teamleader_id, data FROM entries WHERE account = ? AND teamleader_id IN ({marks})",
-                (account, *chunk),
-            )
-            found.update({tid: Entry.from_json(tid, json.loads(data)) for tid, data in rows})
-        return found
+            for key, data in self._read(sql.format(marks=",".join("?" * len(chunk))), (account, *chunk)):
+                yield key, json.loads(data)
+
+    def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]:
+        sql = "SELECT teamleader_id, data FROM entries WHERE account = ? AND teamleader_id IN ({marks})"
+        return {tid: Entry.from_json(tid, data) for tid, data in self._in_chunks(sql, account, teamleader_ids)}
 
     def all_entries(self, account: str) -> Iterator[Entry]:
         rows = self._read("SELECT teamleader_id, data FROM entries WHERE account = ?", (account,))
@@ -101,9 +105,25 @@ class SqliteState(SqlitePageStore):
         rows = self._read("SELECT batch_id, sent_at, items FROM intents WHERE account = ? ORDER BY sent_at", (account,))
         return [Intent(b, s, json.loads(i)) for b, s, i in rows]
 
-    def companies(self, account: str) -> dict[str, CompanyRecord]:
+    def companies(self, account: str, company_ids: Iterable[str]) -> dict[str, CompanyRecord]:
+        sql = "SELECT company_id, data FROM companies WHERE account = ? AND company_id IN ({marks})"
+        return {cid: CompanyRecord.from_json(cid, data) for cid, data in self._in_chunks(sql, account, company_ids)}
+
+    def companies_of(self, account: str, contact_ids: Iterable[str]) -> dict[str, CompanyRecord]:
+        sql = (
+            "SELECT DISTINCT c.company_id, c.data FROM company_people p JOIN companies c "
+            "ON c.account = p.account AND c.company_id = p.company_id "
+            "WHERE p.account = ? AND p.contact_id IN ({marks})"
+        )
+        return {cid: CompanyRecord.from_json(cid, data) for cid, data in self._in_chunks(sql, account, contact_ids)}
+
+    def all_companies(self, account: str) -> Iterator[CompanyRecord]:
         rows = self._read("SELECT company_id, data FROM companies WHERE account = ?", (account,))
-        return {cid: CompanyRecord.from_json(cid, json.loads(data)) for cid, data in rows}
+        return (CompanyRecord.from_json(cid, json.loads(data)) for cid, data in rows)
+
+    def count_companies(self, account: str) -> int:
+        ((count,),) = self._read("SELECT COUNT(*) FROM companies WHERE account = ?", (account,))
+        return int(count)
 
     def record_intent(self, account: str, intent: Intent) -> None:
         with self._lock, self._db:
@@ -142,6 +162,17 @@ class SqliteState(SqlitePageStore):
         self._db.executemany(
             "INSERT OR REPLACE INTO companies VALUES (?, ?, ?)",
             [(account, c.company_id, json.dumps(c.to_json())) for c in checkpoint.companies],
+        )
+        # Who works where, for `companies_of`: replaced with each company's record (its last
+        # one, as the companies table keeps).
+        latest = {c.company_id: c for c in checkpoint.companies}
+        touched = [*latest, *checkpoint.removed_companies]
+        self._db.executemany(
+            "DELETE FROM company_people WHERE account = ? AND company_id = ?", [(account, cid) for cid in touched]
+        )
+        self._db.executemany(
+            "INSERT INTO company_people VALUES (?, ?, ?)",
+            [(account, tid, c.company_id) for c in latest.values() for tid in c.contacts],
         )
         self._db.executemany(
             "DELETE FROM companies WHERE account = ? AND company_id = ?",

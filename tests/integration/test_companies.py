@@ -3,6 +3,7 @@ changed, deleted or unreachable in Teamleader reaches exactly its people, crash 
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sandbox.stack import SandboxStack
 from sync.engine import streams
 from sync.errors import GoogleError
 from sync.mapping import format_phone
+from sync.ports import Checkpoint
 from sync.state.port import StateStore
 from tests.harness import Harness
 
@@ -113,7 +115,7 @@ def test_a_deleted_company_leaves_its_people_at_the_next_full_run(
     report = harness.run(mode="full")
     assert report.status == "ok" and report.updated == len(people)
     assert all(company["name"] not in organizations(harness, tid) for tid in people)
-    assert any_state.companies("acme").keys() == stack.teamleader.accounts["acme"].companies.keys()
+    assert {c.company_id for c in any_state.all_companies("acme")} == stack.teamleader.accounts["acme"].companies.keys()
     assert harness.run(mode="full").status == "ok"
 
 
@@ -166,7 +168,9 @@ def test_a_full_pass_cut_short_goes_on_where_it_stopped(
     assert first_half + len(log.calls("/companies.info")) <= 299 + 100 + 1
     assert "companies_full" not in (sqlite_state.account_state("acme").source_cursor or {})
     assert all(gone["name"] not in organizations(harness, tid) for tid in people)
-    assert sqlite_state.companies("acme").keys() == stack.teamleader.accounts["acme"].companies.keys()
+    assert {c.company_id for c in sqlite_state.all_companies("acme")} == stack.teamleader.accounts[
+        "acme"
+    ].companies.keys()
 
 
 def test_a_change_reaching_too_many_people_reads_every_contact_instead(
@@ -203,3 +207,23 @@ def test_a_queued_contact_changed_later_hides_no_earlier_change(
     assert report.status == "ok"
     assert harness.person_of(employee)["names"][0]["familyName"] == "Later"
     assert harness.person_of(other)["names"][0]["familyName"] == "Earlier"
+
+
+def test_companies_stored_before_the_index_keep_their_people(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    """State stored before the stores indexed who works where: the first run after writes
+    every company again, so that a contact mapped by need keeps its companies."""
+    harness, company, people = synced_with_a_busy_company(stack, sqlite_state, tmp_path, 47)
+    # As the state was: no index of who works where, no mark that it was built.
+    with sqlite3.connect(tmp_path / "state.sqlite3") as raw:
+        raw.execute("DELETE FROM company_people")
+    source = dict(sqlite_state.account_state("acme").source_cursor or {})
+    assert source.pop("companies_indexed")
+    sqlite_state.commit("acme", Checkpoint(source_cursor=source))
+    edited = sorted(people)[0]
+    stack.teamleader.edit_contact("acme", edited, last_name="Nieuw")
+    report = harness.run()
+    assert report.status == "ok" and report.updated == 1
+    assert company["name"] in organizations(harness, edited)
+    assert (sqlite_state.account_state("acme").source_cursor or {}).get("companies_indexed")

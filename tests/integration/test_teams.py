@@ -41,7 +41,7 @@ def tag_vips(stack: SandboxStack, account: str, harness: Harness) -> set[str]:
 
 def rename_a_company(stack: SandboxStack, state: StateStore, index: int, name: str) -> set[str]:
     """Rename the company with the most synced people but `index`; the contacts it reaches."""
-    known = sorted(state.companies("acme").values(), key=lambda c: (-len(c.contacts), c.company_id))
+    known = sorted(state.all_companies("acme"), key=lambda c: (-len(c.contacts), c.company_id))
     company = known[index]
     stored = stack.teamleader.accounts["acme"].companies[company.company_id]
     stack.teamleader.put_company("acme", {**stored, "name": name})

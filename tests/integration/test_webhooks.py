@@ -108,7 +108,7 @@ def test_a_webhook_brings_a_change_to_google_within_the_hour(
     stack.clock.advance(30)
     stack.teamleader.edit_contact("acme", edited, last_name="Webhook")
     stack.teamleader.delete_contact("acme", gone)
-    company = sorted(sqlite_state.companies("acme").values(), key=lambda c: -len(c.contacts))[0]
+    company = sorted(sqlite_state.all_companies("acme"), key=lambda c: -len(c.contacts))[0]
     stored = stack.teamleader.accounts["acme"].companies[company.company_id]
     stack.teamleader.put_company("acme", {**stored, "name": "Via Webhook NV"}, touch=False)
     for kind, teamleader_id in (

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.companies import affected_contacts, companies_by_contact, company_record
+from sync.companies import affected_contacts, companies_of, company_record
 from sync.mapping import Company
 from sync.state.companies import CompanyRecord
 
@@ -40,7 +40,7 @@ def test_odd_values_are_left_out_rather_than_failing() -> None:
         info(name=None, telephones=[{"type": "phone", "number": 12}, "junk"], related_contacts=[{"id": None}, 7])
     )
     assert (record.name, record.phone, record.contacts) == ("", None, {})
-    assert companies_by_contact([record]) == {}
+    assert companies_of("c-1", [record]) == ()
 
 
 def test_a_rename_reaches_every_employee_a_new_position_only_its_holder() -> None:
@@ -70,8 +70,9 @@ records = st.lists(
 def test_a_contacts_companies_do_not_depend_on_reading_order(found: list[CompanyRecord], rnd: Any) -> None:
     shuffled = list(found)
     rnd.shuffle(shuffled)
-    assert companies_by_contact(found) == companies_by_contact(shuffled)
-    for contact_id, companies in companies_by_contact(found).items():
+    for contact_id in ("a", "b", "c"):
+        companies = companies_of(contact_id, found)
+        assert companies == companies_of(contact_id, shuffled)
         named = [r for r in found if r.name and contact_id in r.contacts]
         assert len(companies) == len(named)
         assert all(isinstance(c, Company) and c.name for c in companies)

@@ -51,7 +51,10 @@ def _print_invocation(invocation: Invocation) -> None:
     is_flag=True,
     help="let this run delete more than the guard allows (one account held before a mass deletion)",
 )
-def run(account: str | None, user: str | None, mode: Mode, dry_run: bool, allow_deletions: bool) -> None:
+@click.option("--targeted", is_flag=True, help="only what webhooks named, as a webhook's run does")
+def run(
+    account: str | None, user: str | None, mode: Mode, dry_run: bool, allow_deletions: bool, targeted: bool
+) -> None:
     """Sync now: every due account, or one (or one of its Google users)."""
     if allow_deletions and account is None:
         raise click.BadParameter("name the account whose deletions to allow", param_hint="--account")
@@ -63,7 +66,12 @@ def run(account: str | None, user: str | None, mode: Mode, dry_run: bool, allow_
         line = ProgressLine(account or "sync", console) if console.is_terminal else None
         with line or nullcontext():
             invocation = _runner(settings, line).run(
-                account=account, user=user, mode=mode, dry_run=dry_run, allow_deletions=allow_deletions
+                account=account,
+                user=user,
+                mode=mode,
+                dry_run=dry_run,
+                allow_deletions=allow_deletions,
+                targeted=targeted,
             )
     except SyncError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,128 @@
+"""A month of one connection priced at the published list prices (USD, before any free tier),
+from the operations `bench/cost.py` counted per kind of run. Every price names its source and
+every figure that is not measured is printed as an assumption."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Price:
+    """A list price: USD per `per` units, from `source`; `high` where it depends on location."""
+
+    what: str
+    low: float
+    per: int
+    source: str
+    high: float | None = None
+
+
+FIRESTORE = "cloud.google.com/firestore/pricing (Standard edition)"
+SECRETS = "cloud.google.com/secret-manager/pricing"
+CLOUD_RUN = "cloud.google.com/run/pricing (Tier 1 regions, request-based billing: functions 2nd gen)"
+PRICES = {
+    "read": Price("Firestore document reads", 0.03, 100_000, FIRESTORE, 0.06),
+    "write": Price("Firestore document writes", 0.09, 100_000, FIRESTORE, 0.18),
+    "delete": Price("Firestore document deletes", 0.01, 100_000, FIRESTORE, 0.02),
+    "version": Price("Secret Manager active secret versions, a month", 0.06, 1, SECRETS),
+    "access": Price("Secret Manager access operations", 0.03, 10_000, SECRETS),
+    "cpu": Price("Cloud Run vCPU-seconds", 0.000024, 1, CLOUD_RUN),
+    "memory": Price("Cloud Run GiB-seconds", 0.0000025, 1, CLOUD_RUN),
+    "request": Price("Cloud Run requests", 0.40, 1_000_000, CLOUD_RUN),
+}
+FREE_TIERS = [
+    "Firestore: 50,000 reads, 20,000 writes, 20,000 deletes a day, for one database per project",
+    "Secret Manager: 6 active versions and 10,000 accesses a month, per billing account",
+    "Cloud Run: 180,000 vCPU-seconds, 360,000 GiB-seconds, 2 million requests a month, per billing account",
+]
+
+# The month's shape (the issue's): assumptions, printed with the result.
+DAYS = 30
+HOURLY_RUNS = 24 * DAYS
+FULL_RUNS = DAYS  # full_run_every_hours = 24: one of each day's hourly runs is the full one
+WEBHOOK_CHANGES = 200 * DAYS
+# The function (infra/terraform: function_memory 512Mi) gets 0.333 vCPU; the receiver (256M)
+# 0.167 (Cloud Run functions' memory/CPU table). Billed: each request's wall time.
+FUNCTION_VCPU, FUNCTION_GIB = 0.333, 0.5
+RECEIVER_VCPU, RECEIVER_GIB = 0.167, 0.25
+RECEIVER_WALL_S = 0.5
+
+
+def _hourly(runs: dict[str, Any], changed: int, per_hour: float) -> dict[str, float]:
+    """An ordinary hourly run: the unchanged run, plus reading the contacts webhooks changed in
+    the hour again (the listing shows them; the webhook's run wrote them already)."""
+    unchanged, one_percent = runs["unchanged"], runs["1% changed"]
+    hourly = {key: float(unchanged[key]) for key in ("reads", "writes", "deletes", "secret_accesses", "wall_s")}
+    hourly["reads"] += (one_percent["reads"] - unchanged["reads"]) / changed * per_hour
+    hourly["wall_s"] += (one_percent["wall_s"] - unchanged["wall_s"]) / changed * per_hour
+    return hourly
+
+
+def month(figures: dict[str, Any]) -> dict[str, Any]:
+    """The month of one connection: each line's quantity and its cost at the low and high price."""
+    runs, team = figures["runs"], figures["team"]
+    hourly = _hourly(runs, figures["changed"], WEBHOOK_CHANGES / HOURLY_RUNS)
+    full, webhook, receiver = runs["full"], runs["webhook"], runs["receiver"]
+    ordinary = HOURLY_RUNS - FULL_RUNS
+
+    def total(key: str) -> float:
+        return float(ordinary * hourly[key] + FULL_RUNS * full[key] + WEBHOOK_CHANGES * (webhook[key] + receiver[key]))
+
+    wall = ordinary * hourly["wall_s"] + FULL_RUNS * full["wall_s"] + WEBHOOK_CHANGES * webhook["wall_s"]
+    receiver_s = WEBHOOK_CHANGES * RECEIVER_WALL_S
+    quantities = {
+        "read": total("reads"),
+        "write": total("writes"),
+        "delete": total("deletes"),
+        # Teamleader's token secret keeps two versions (each rotation adds one, disables the one
+        # before, destroys older ones); each Google user's secret one (its token never rotates).
+        "version": 2 + team,
+        "access": total("secret_accesses"),
+        "cpu": wall * FUNCTION_VCPU + receiver_s * RECEIVER_VCPU,
+        "memory": wall * FUNCTION_GIB + receiver_s * RECEIVER_GIB,
+        "request": HOURLY_RUNS + 2 * WEBHOOK_CHANGES,
+    }
+    lines = []
+    for key, quantity in quantities.items():
+        price = PRICES[key]
+        high = price.high if price.high is not None else price.low
+        lines.append({"key": key, "quantity": quantity, "low": quantity / price.per * price.low,
+                      "high": quantity / price.per * high})  # fmt: skip
+    return {
+        "contacts": figures["contacts"],
+        "team": team,
+        "lines": lines,
+        "low": sum(line["low"] for line in lines),
+        "high": sum(line["high"] for line in lines),
+        "prices": {key: asdict(price) for key, price in PRICES.items()},
+    }
+
+
+def print_month(priced: dict[str, Any]) -> None:
+    print(f"\nA month of one connection: {priced['contacts']:,} contacts, a team of {priced['team']}")
+    print(f"{'':<48} {'quantity':>12} {'USD (low)':>10} {'USD (high)':>10}")
+    for line in priced["lines"]:
+        name = PRICES[line["key"]].what
+        print(f"{name:<48} {line['quantity']:>12,.0f} {line['low']:>10.3f} {line['high']:>10.3f}")
+    print(f"{'total':<48} {'':>12} {priced['low']:>10.2f} {priced['high']:>10.2f}")
+    print("prices (list, USD):")
+    for price in PRICES.values():
+        shown = f"{price.low:g}" if price.high is None else f"{price.low:g} to {price.high:g}"
+        print(f"  {price.what}: {shown} per {price.per:,}  [{price.source}]")
+    print("  Firestore: low is a regional location's price, high a multi-region's (eur3, nam5); check yours")
+    print("free tiers, not deducted above (shared by every connection of a project or billing account):")
+    for tier in FREE_TIERS:
+        print(f"  {tier}")
+    print(
+        "assumptions: "
+        f"{HOURLY_RUNS} hourly runs, {FULL_RUNS} of them full (one a day); {WEBHOOK_CHANGES:,} webhook-driven "
+        "changes (200 a day), each one receiver request and one targeted run; an hourly run reads again the "
+        "contacts webhooks changed in its hour (the measured 1%-changed run's reads per contact) and writes "
+        "nothing of them; Teamleader's token secret keeps 2 versions, each Google user's 1; billed time is "
+        f"the measured wall time of `python -m sync run` (start-up included, API latency as given) at "
+        f"{FUNCTION_VCPU} vCPU and {FUNCTION_GIB} GiB, and {RECEIVER_WALL_S} s a receiver request at "
+        f"{RECEIVER_VCPU} vCPU and {RECEIVER_GIB} GiB; per deployment, not per connection (not above): the "
+        "scheduler's ticks (every 5 minutes, 8,640 requests) and the OAuth clients' two secrets"
+    )

@@ -1,0 +1,110 @@
+"""What a run reads and writes of its Firestore state, counted on the wire as Firestore bills it
+(`sandbox.meter`): a run reads the state it needs, not all of it. An unchanged run and a
+webhook's targeted run read the same whatever the number of companies; a full run reads each
+record once and writes none that did not change. Counts, never times."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from google.cloud import firestore
+
+from sandbox.datagen import Dataset, generate
+from sandbox.meter import Counts, Meter
+from sandbox.stack import SandboxStack
+from sync.ports import Mode
+from sync.serve.runner import Runner
+from sync.state.firestore import FirestoreState
+from tests.conftest import EMULATOR_PROJECT
+from tests.harness import Harness
+
+CONTACTS = 300
+# The goal for a run that finds nothing changed.
+UNCHANGED_READS = 20
+
+
+# The root collection of these tests' state (their leases are in ROOT-leases): their own.
+ROOT = f"accounts-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def metered(firestore_emulator: str) -> Iterator[tuple[Meter, FirestoreState]]:
+    """A Firestore state store whose every billed operation is counted."""
+    meter = Meter()
+    client = meter.install(firestore.Client(project=EMULATOR_PROJECT))
+    yield meter, FirestoreState(client, root=ROOT)
+    client.close()
+
+
+def one_company_contact(data: Dataset) -> str:
+    """An eligible contact who works for exactly one company: its webhook's run reads the same
+    whatever the connection's other companies."""
+    eligible = data.eligible_ids()
+    return next(str(c["id"]) for c in data.contacts if str(c["id"]) in eligible and len(c.get("companies") or []) == 1)
+
+
+class Connection:
+    """One seeded connection served as `python -m sync run` serves it, its state metered."""
+
+    def __init__(
+        self, stack: SandboxStack, meter: Meter, state: FirestoreState, tmp: Path, account: str, companies: int
+    ) -> None:
+        self.data = generate(CONTACTS, companies, seed=61)
+        self.harness = Harness.create(stack, state, self.data, tmp, account)
+        settings = self.harness.settings.model_copy(update={"create_visibility_delay": 0})
+        self.runner = Runner(settings, state, self.harness.secrets, clock=stack.clock.now, sleep=stack.clock.advance)
+        self.account, self.meter, self.state, self.stack = account, meter, state, stack
+
+    def run(self, mode: Mode = "incremental", targeted: bool = False) -> Counts:
+        """One run (after an hour, as the scheduler fires them): its state operations."""
+        self.stack.clock.advance(3600)
+        before = self.meter.counts
+        by_collection = dict(self.meter.by_collection)
+        assert self.runner.run(account=self.account, mode=mode, targeted=targeted).status == "ok"
+        # Operations of this run by collection ("entries reads"), the root named "accounts".
+        self.touched = {
+            k.replace(ROOT, "accounts"): v - by_collection.get(k, 0) for k, v in self.meter.by_collection.items()
+        }
+        return self.meter.counts - before
+
+    def webhook(self, contact_id: str) -> Counts:
+        """A webhook names one contact (edited in Teamleader): the targeted run it starts."""
+        self.stack.teamleader.edit_contact(self.account, contact_id, last_name="Via Webhook")
+        self.state.add_hint(self.account, "contact", contact_id, cap=100)
+        return self.run(targeted=True)
+
+
+def test_unchanged_and_targeted_runs_read_the_same_whatever_the_companies(
+    stack: SandboxStack, metered: tuple[Meter, FirestoreState], tmp_path: Path
+) -> None:
+    meter, state = metered
+    few = Connection(stack, meter, state, tmp_path, "few", 10)
+    many = Connection(stack, meter, state, tmp_path, "many", 100)
+    counts: dict[str, dict[str, Counts]] = {}
+    for connection in (few, many):
+        connection.run()
+        unchanged = connection.run()
+        # Nothing but the run's report, the connection's record (its last run) and the leases.
+        written = {k: v for k, v in connection.touched.items() if k.endswith("writes") and v}
+        assert written == {"runs writes": 1, "accounts writes": 1, "accounts-leases writes": 4}, written
+        targeted = connection.webhook(one_company_contact(connection.data))
+        assert connection.touched.get("companies reads") == 1, "the one company its contact works for"
+        counts[connection.account] = {"unchanged": unchanged, "targeted": targeted}
+    assert counts["few"]["unchanged"].reads == counts["many"]["unchanged"].reads <= UNCHANGED_READS
+    assert counts["few"]["targeted"].reads == counts["many"]["targeted"].reads
+
+
+def test_a_full_run_reads_each_record_once_and_rewrites_none_unchanged(
+    stack: SandboxStack, metered: tuple[Meter, FirestoreState], tmp_path: Path
+) -> None:
+    meter, state = metered
+    connection = Connection(stack, meter, state, tmp_path, "acme", 40)
+    connection.run()
+    connection.run()
+    connection.run(mode="full")
+    assert connection.touched["companies reads"] == 40
+    assert connection.touched["entries reads"] == CONTACTS
+    assert not connection.touched.get("companies writes") and not connection.touched.get("entries writes")
