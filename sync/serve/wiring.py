@@ -117,8 +117,12 @@ def people_client(
     http: httpx.Client,
     sleep: Callable[[float], None] = time.sleep,
     on_wait: Announce = unheard,
+    app: tuple[str, str] | None = None,
 ) -> PeopleClient:
-    client_id, client_secret = _client_credentials(secrets, client_secret_name(settings.secret_prefix, "google"))
+    """A People client for the Google user whose tokens are in secret `name`; `app`: the
+    Google OAuth client's id and secret, when the caller has read them already."""
+    google_app = client_secret_name(settings.secret_prefix, "google")
+    client_id, client_secret = app or _client_credentials(secrets, google_app)
     try:
         tokens = json.loads(secrets.read(name))
     except KeyError as exc:
@@ -165,9 +169,13 @@ def run_connection(
         destinations: list[tuple[DestinationConfig, Destination]] = []
         # Destinations whose Google side was never connected: they rest, and say so.
         unconnected: dict[str, ConfigError] = {}
+        # The Google OAuth client, read once for every user of the team (each read of a
+        # secret is a billed Secret Manager access).
+        app: tuple[str, str] | None = None
         for target in serving:
             try:
-                client = people_client(settings, secrets, target.google_secret, http, sleep, on_wait)
+                app = app or _client_credentials(secrets, client_secret_name(settings.secret_prefix, "google"))
+                client = people_client(settings, secrets, target.google_secret, http, sleep, on_wait, app)
             except ConfigError as exc:
                 unconnected[target.name] = exc
                 continue
