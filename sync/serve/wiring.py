@@ -117,7 +117,11 @@ def people_client(
     http: httpx.Client,
     sleep: Callable[[float], None] = time.sleep,
     on_wait: Announce = unheard,
+    apps: dict[str, tuple[str, str]] | None = None,
 ) -> PeopleClient:
+    """A People client for the Google user whose tokens are in secret `name`. `apps` keeps the
+    OAuth clients' ids and secrets a run has read already, by secret name (each read of a secret
+    is a billed Secret Manager access)."""
     try:
         tokens = json.loads(secrets.read(name))
     except KeyError as exc:
@@ -128,7 +132,10 @@ def people_client(
         client_name = settings.google_web_client_secret or client_secret_name(settings.secret_prefix, "google-web")
     else:
         client_name = client_secret_name(settings.secret_prefix, "google")
-    client_id, client_secret = _client_credentials(secrets, client_name)
+    apps = {} if apps is None else apps
+    if client_name not in apps:
+        apps[client_name] = _client_credentials(secrets, client_name)
+    client_id, client_secret = apps[client_name]
     credentials = Credentials(
         token=None,
         refresh_token=tokens["refresh_token"],
@@ -171,9 +178,11 @@ def run_connection(
         destinations: list[tuple[DestinationConfig, Destination]] = []
         # Destinations whose Google side was never connected: they rest, and say so.
         unconnected: dict[str, ConfigError] = {}
+        # The Google OAuth clients, each read once for every user of the team.
+        apps: dict[str, tuple[str, str]] = {}
         for target in serving:
             try:
-                client = people_client(settings, secrets, target.google_secret, http, sleep, on_wait)
+                client = people_client(settings, secrets, target.google_secret, http, sleep, on_wait, apps)
             except ConfigError as exc:
                 unconnected[target.name] = exc
                 continue

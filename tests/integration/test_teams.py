@@ -9,10 +9,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from google.cloud import firestore
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
+from sync.secrets.localfile import LocalFileSecrets
 from sync.state.connections import user_lease_key
 from sync.state.firestore import FirestoreState
 from sync.state.port import StateStore
@@ -262,3 +264,24 @@ def test_a_run_for_one_user_of_a_team_serves_that_user_alone(
     assert [d.destination for d in outcome.destinations] == [gwen.name]
     assert sorted(group_ids(stack, "gwen@sandbox.example")) == sorted(team.expected_ids())
     assert group_ids(stack, "acme@sandbox.example") == []
+
+
+def test_a_teams_run_reads_each_secret_once(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each read of a secret is a billed Secret Manager access: the Google OAuth client serves
+    every user of the team, read once."""
+    harness = Harness.create(stack, sqlite_state, generate(60, 5, seed=93), tmp_path)
+    for n in range(3):
+        harness.add_destination(f"member{n}@team.example")
+    reads: list[str] = []
+    plain = LocalFileSecrets.read
+
+    def counted(secrets: LocalFileSecrets, name: str) -> str:
+        reads.append(name)
+        return plain(secrets, name)
+
+    monkeypatch.setattr(LocalFileSecrets, "read", counted)
+    assert all(report.status == "ok" for report in harness.run_all().destinations)
+    # Teamleader's client and tokens, Google's client, and each of the 4 users' tokens.
+    assert len(reads) == len(set(reads)) == 3 + 4, reads
