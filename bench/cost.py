@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from google.cloud import firestore
 
 from bench.measure import ACCOUNT, SandboxProcess, add_latency_options, first_run_shape, latency_options, write_json
-from bench.prices import month, print_month
+from bench.prices import WEEKLY_FULL_RUNS, month, print_month
 from sandbox.datagen import generate
 from sandbox.emulator import FirestoreEmulator
 from sandbox.meter import Meter
@@ -130,10 +130,12 @@ def main() -> None:
             figures = measure(args.contacts, team, emulator, latency_options(args))
             print_runs(figures)
             results.append(figures)
-    months = [month(figures) for figures in results]
-    for priced in months:
-        print_month(priced)
-    write_json(args.json, {"results": results, "months": months})
+    months = [(month(figures), month(figures, WEEKLY_FULL_RUNS)) for figures in results]
+    for daily, weekly in months:
+        print_month(daily, weekly)
+    write_json(
+        args.json, {"results": results, "months": [daily for daily, _ in months], "weekly": [w for _, w in months]}
+    )
 
 
 if __name__ == "__main__":

@@ -42,6 +42,8 @@ FREE_TIERS = [
 DAYS = 30
 HOURLY_RUNS = 24 * DAYS
 FULL_RUNS = DAYS  # full_run_every_hours = 24: one of each day's hourly runs is the full one
+# The same month with a full run a week (full_run_every_hours = 168), printed beside it.
+WEEKLY_FULL_RUNS = 4
 WEBHOOK_CHANGES = 200 * DAYS
 # The function (infra/terraform: function_memory 512Mi) gets 0.333 vCPU; the receiver (256M)
 # 0.167 (Cloud Run functions' memory/CPU table). Billed: each request's wall time.
@@ -60,17 +62,17 @@ def _hourly(runs: dict[str, Any], changed: int, per_hour: float) -> dict[str, fl
     return hourly
 
 
-def month(figures: dict[str, Any]) -> dict[str, Any]:
+def month(figures: dict[str, Any], full_runs: int = FULL_RUNS) -> dict[str, Any]:
     """The month of one connection: each line's quantity and its cost at the low and high price."""
     runs, team = figures["runs"], figures["team"]
     hourly = _hourly(runs, figures["changed"], WEBHOOK_CHANGES / HOURLY_RUNS)
     full, webhook, receiver = runs["full"], runs["webhook"], runs["receiver"]
-    ordinary = HOURLY_RUNS - FULL_RUNS
+    ordinary = HOURLY_RUNS - full_runs
 
     def total(key: str) -> float:
-        return float(ordinary * hourly[key] + FULL_RUNS * full[key] + WEBHOOK_CHANGES * (webhook[key] + receiver[key]))
+        return float(ordinary * hourly[key] + full_runs * full[key] + WEBHOOK_CHANGES * (webhook[key] + receiver[key]))
 
-    wall = ordinary * hourly["wall_s"] + FULL_RUNS * full["wall_s"] + WEBHOOK_CHANGES * webhook["wall_s"]
+    wall = ordinary * hourly["wall_s"] + full_runs * full["wall_s"] + WEBHOOK_CHANGES * webhook["wall_s"]
     receiver_s = WEBHOOK_CHANGES * RECEIVER_WALL_S
     quantities = {
         "read": total("reads"),
@@ -93,6 +95,7 @@ def month(figures: dict[str, Any]) -> dict[str, Any]:
     return {
         "contacts": figures["contacts"],
         "team": team,
+        "full_runs": full_runs,
         "lines": lines,
         "low": sum(line["low"] for line in lines),
         "high": sum(line["high"] for line in lines),
@@ -100,13 +103,16 @@ def month(figures: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def print_month(priced: dict[str, Any]) -> None:
+def print_month(priced: dict[str, Any], weekly: dict[str, Any]) -> None:
+    """The month's table, its prices and assumptions; `weekly`: the same month with a full run
+    a week, its total only."""
     print(f"\nA month of one connection: {priced['contacts']:,} contacts, a team of {priced['team']}")
     print(f"{'':<48} {'quantity':>12} {'USD (low)':>10} {'USD (high)':>10}")
     for line in priced["lines"]:
         name = PRICES[line["key"]].what
         print(f"{name:<48} {line['quantity']:>12,.0f} {line['low']:>10.3f} {line['high']:>10.3f}")
     print(f"{'total':<48} {'':>12} {priced['low']:>10.2f} {priced['high']:>10.2f}")
+    print(f"{'total with a full run a week':<48} {'':>12} {weekly['low']:>10.2f} {weekly['high']:>10.2f}")
     print("prices (list, USD):")
     for price in PRICES.values():
         shown = f"{price.low:g}" if price.high is None else f"{price.low:g} to {price.high:g}"
