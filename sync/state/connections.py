@@ -55,10 +55,23 @@ class DestinationRecord:
     failures_in_a_row: int = 0
     # The Teamleader user it belongs to, when that person connected it on the page.
     teamleader_user: str | None = None
+    # When its person left (ISO time) and why: its copy of the CRM is to be removed from their
+    # Google account once the grace period has passed. None: nobody asked for a removal.
+    leaving_since: str | None = None
+    leaving_reason: str | None = None
 
     @property
     def lease_key(self) -> str:
         return user_lease_key(self.user, self.google_secret)
+
+    def leave(self, reason: str, now: str) -> None:
+        """Turn the destination off because its person left (`reason` says how, in a sentence);
+        what the sync put in their Google account is removed after the grace period. Leaving
+        again keeps the first time: the grace period does not start over."""
+        self.enabled = False
+        if self.leaving_since is None:
+            self.leaving_since = now
+        self.leaving_reason = reason
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
