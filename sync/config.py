@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     overdue_hours: float = Field(3.0, gt=0)
     # Teamleader announces no deletions: a full run mirrors them, this often at least.
     full_run_every_hours: float = Field(24.0, gt=0)
+    # A destination whose person left (turned off, deactivated in Teamleader, out of the team)
+    # keeps the CRM in their Google account this long, then the sync removes it.
+    removal_grace_hours: float = Field(24.0, ge=0)
     # Run reports older than this are deleted (Firestore's TTL policy, or on save in SQLite).
     report_retention_days: int = Field(90, ge=1)
     create_visibility_delay: float = Field(1800.0, ge=0)

@@ -21,6 +21,16 @@ REPORT_FIELDS = (
     "problem",
 )
 
+# A destination whose person left: when and why, and what was removed from Google and when.
+DEPARTURE_FIELDS = (
+    "leaving_since",
+    "leaving_reason",
+    "remove_now",
+    "removed_at",
+    "removed_persons",
+    "removal_problem",
+)
+
 
 def account_statuses(state: StateStore) -> list[dict[str, Any]]:
     """Per registered connection: whether it is enabled, its Teamleader side's status and why,
@@ -42,6 +52,7 @@ def account_statuses(state: StateStore) -> list[dict[str, Any]]:
                     "reason": destination.reason,
                     "last_status": destination.last_status,
                     "failures_in_a_row": destination.failures_in_a_row,
+                    **{name: getattr(destination, name) for name in DEPARTURE_FIELDS},
                     "last_report": {name: report.get(name) for name in REPORT_FIELDS} if report else None,
                 }
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 # held: a run stopped before deleting more than its share; it waits for `--allow-deletions`.
@@ -59,6 +60,14 @@ class DestinationRecord:
     # Google account once the grace period has passed. None: nobody asked for a removal.
     leaving_since: str | None = None
     leaving_reason: str | None = None
+    # Removal without waiting for the grace period (a person asked for it now).
+    remove_now: bool = False
+    # The removal: when it finished (ISO time), the persons gone so far, when it was last tried
+    # and, while it cannot finish, why (retried at the next runs).
+    removed_at: str | None = None
+    removed_persons: int = 0
+    removal_tried_at: str | None = None
+    removal_problem: str | None = None
 
     @property
     def lease_key(self) -> str:
@@ -72,6 +81,23 @@ class DestinationRecord:
         if self.leaving_since is None:
             self.leaving_since = now
         self.leaving_reason = reason
+
+    def rejoin(self) -> None:
+        """Turn the destination on again: a removal not done yet is called off (the copy stays
+        and is kept in step), and a past removal's record is cleared with it."""
+        self.enabled = True
+        self.leaving_since = self.leaving_reason = None
+        self.remove_now = False
+        self.removed_at = self.removal_tried_at = self.removal_problem = None
+        self.removed_persons = 0
+
+    def removal_due(self, now: float, grace_hours: float) -> bool:
+        """Whether the copy in the Google account is to be removed now: its person left, the
+        grace period has passed (or they asked for it now), and it is not removed yet."""
+        if self.leaving_since is None or self.removed_at is not None:
+            return False
+        left = datetime.fromisoformat(self.leaving_since).timestamp()
+        return self.remove_now or now - left >= grace_hours * 3600
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -4,6 +4,7 @@ headers on every answer, and nothing changed by a POST without the session's CSR
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from sandbox.stack import SandboxStack
 from sync.serve.page.security import COOKIE
+from sync.state.connections import AccountRecord, destination_name, new_destination
 from sync.state.page import PageRules, Session
 from tests.integration.test_fuzz_public import FUZZ, Served, _app, _check_quiet, bodies, content_types, header_text
 from tests.page_site import PAGE_URL, Site, make_site
@@ -36,6 +38,9 @@ PATHS = [
 ]
 FIELDS = ["csrf", "group", "scope", "tags", "region", "enabled", "remove", "who", "team", "teams", "people", "domains"]
 FIELDS += ["destination", "state", "code", "error", "q", "next"]
+ADA = "ada@acme.example"
+# Values the forms know (the removal's choices, the switch, Ada's destination), besides any text.
+CHOICES = ["now", "later", "keep", "on", "all", destination_name(ADA)]
 
 
 @pytest.fixture
@@ -43,7 +48,13 @@ def page(stack: SandboxStack, tmp_path: Path) -> Iterator[tuple[Served, Site]]:
     app, module = _app("page_http")
     site = make_site(stack, tmp_path, contacts=5)
     site.run_now = False
-    site.state.put_page_rules(PageRules("acme", admins=["u-ada"]))
+    # Ada's own destination, connected: turning it off (and removing now) reaches Google.
+    ada = new_destination("acme", ADA)
+    ada.teamleader_user = "u-ada"
+    site.state.put_account(AccountRecord("acme", destinations=[ada]))
+    token = stack.people.issue_refresh_token(ADA)
+    site.secrets.write(ada.google_secret, json.dumps({"refresh_token": token, "client": "google-web"}))
+    site.state.put_page_rules(PageRules("acme", admins=["u-ada"], owners={"u-ada": ada.name}))
     site.state.put_session(Session("good-session", 4e9, "u-ada", "acme", "Ada Peeters", csrf="good-csrf"))
     module._page = site.app
     served = Served(app)
@@ -58,7 +69,7 @@ def page(stack: SandboxStack, tmp_path: Path) -> Iterator[tuple[Served, Site]]:
     path=st.sampled_from(PATHS) | st.text(max_size=60).map(lambda text: "/" + quote(text)),
     cookie=st.sampled_from(["good-session", "", "expired", "x" * 300]) | header_text,
     token=st.sampled_from(["good-csrf", "", "bad"]) | header_text,
-    form=st.dictionaries(st.sampled_from(FIELDS), st.text(max_size=120), max_size=6),
+    form=st.dictionaries(st.sampled_from(FIELDS), st.sampled_from(CHOICES) | st.text(max_size=120), max_size=6),
     query=st.dictionaries(st.sampled_from(FIELDS), header_text, max_size=3),
     raw=st.none() | bodies,
     content_type=content_types,

@@ -72,7 +72,7 @@ def test_people_connect_google_see_their_card_and_one_turns_off_with_removal(sit
     assert refused.status_code == 403 and "only Google addresses of acme.example" in refused.text
     assert site.state.account("acme").destination("chloe@gmail.example") is None  # type: ignore[union-attr]
 
-    off = post(bram, "/card", {"group": "Teamleader", "scope": "all", "region": "", "remove": "yes"})
+    off = post(bram, "/card", {"group": "Teamleader", "scope": "all", "region": "", "remove": "now"})
     assert off.status_code == 303 and "notice=removed" in off.headers["Location"]
     assert group_size(site, "bram@acme.example") == 0
     assert not [

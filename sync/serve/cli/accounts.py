@@ -57,7 +57,8 @@ def accounts_add(account_id: str, user: str | None, group: str, tags: str, defau
     destination.group_name = group
     destination.tags = [t.strip() for t in tags.split(",") if t.strip()]
     destination.default_region = default_region.upper() if default_region else None
-    destination.enabled = record.enabled = True
+    destination.rejoin()  # before the grace period ends, a copy waiting for removal stays
+    record.enabled = True
     check_group_free(state, record, destination)
     if destination.status == "held":
         # A new scope is a person's decision: the next run decides every contact under it.
@@ -112,14 +113,22 @@ def accounts_list() -> None:
 @accounts.command("disable")
 @click.argument("account_id")
 @click.option("--user", default=None, help="only this Google user's destination")
-def accounts_disable(account_id: str, user: str | None) -> None:
-    """Stop syncing an account, or one of its users (their Google contacts stay as they are).
+@click.option(
+    "--remove-after-grace/--keep",
+    default=False,
+    show_default=True,
+    help="remove what the sync put in the Google accounts once the grace period has passed, or keep it",
+)
+def accounts_disable(account_id: str, user: str | None, remove_after_grace: bool) -> None:
+    """Stop syncing an account, or one of its users: their Google contacts stay as they are, or
+    are removed after the grace period (SYNC_REMOVAL_GRACE_HOURS) with --remove-after-grace.
     A disabled account's webhooks are unregistered in Teamleader and its address retired."""
     settings = load_settings()
     state = open_state(settings)
     record = state.account(account_id)
     if record is None:
         raise click.ClickException(f"unknown account {account_id}")
+    leaving = record.targets
     if user is None:
         record.enabled = False
         if record.webhook_token_sha256 is not None and settings.webhook_url is not None:
@@ -129,5 +138,10 @@ def accounts_disable(account_id: str, user: str | None) -> None:
         if destination is None:
             raise click.ClickException(f"{account_id} has no destination for that user")
         destination.enabled = False
+        leaving = [destination]
+    now = datetime.now(tz=UTC).isoformat(timespec="seconds")
+    for destination in leaving if remove_after_grace else []:
+        destination.leave("turned off at the command line", now)
     state.put_account(record)
-    click.echo(f"{account_id}: disabled" + ("" if user is None else " for that user"))
+    removal = f"; their contacts are removed in {settings.removal_grace_hours:g} hours" if remove_after_grace else ""
+    click.echo(f"{account_id}: disabled" + ("" if user is None else " for that user") + removal)

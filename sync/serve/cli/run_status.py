@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import nullcontext
-from typing import get_args
+from typing import Any, get_args
 
 import click
 from rich.console import Console
@@ -16,11 +16,13 @@ from sync.engine import RunReport
 from sync.errors import SyncError
 from sync.ports import Mode
 from sync.progress import ProgressSink
+from sync.serve.offboarding import departure
 from sync.serve.progress_line import ProgressLine
 from sync.serve.report_table import print_report
 from sync.serve.runner import Invocation, Runner
-from sync.serve.status import account_statuses
+from sync.serve.status import DEPARTURE_FIELDS, account_statuses
 from sync.serve.wiring import open_secrets, open_state
+from sync.state.connections import DestinationRecord
 
 console = Console(stderr=False)
 
@@ -31,14 +33,24 @@ def _runner(settings: Settings, show: ProgressSink | None = None) -> Runner:
 
 def _print_invocation(invocation: Invocation) -> None:
     for outcome in invocation.accounts:
-        if outcome.report:
-            for destination in outcome.report["destinations"]:
-                print_report(console, RunReport.from_json(destination))
-            for busy in (d for d in outcome.destinations if d.status == "busy"):
-                click.echo(f"{outcome.account} → {busy.destination}: busy (another run writes to its Google user)")
-        else:
+        for destination in (outcome.report or {}).get("destinations", []):
+            print_report(console, RunReport.from_json(destination))
+        for served in outcome.destinations:
+            if served.removed is not None:
+                detail = f" ({served.error})" if served.error else ""
+                gone = f"{served.status}, {served.removed} contacts"
+                click.echo(f"{outcome.account} → {served.destination}: {gone}{detail}")
+            elif served.status == "busy":
+                click.echo(f"{outcome.account} → {served.destination}: busy (another run writes to its Google user)")
+        if not outcome.report and not outcome.destinations:
             detail = f": {outcome.error}" if outcome.error else ""
             click.echo(f"{outcome.account}: {outcome.status}{detail}")
+
+
+def _departure(destination: dict[str, Any], settings: Settings) -> str | None:
+    """A destination's departure in words, from its status (`offboarding.departure`)."""
+    fields = {name: destination[name] for name in DEPARTURE_FIELDS}
+    return departure(DestinationRecord(destination["destination"], **fields), settings.removal_grace_hours)
 
 
 @click.command()
@@ -128,6 +140,6 @@ def status() -> None:
                 destination["last_status"] or "-",
                 counts,
                 str(report.get("cursor") or "-"),
-                destination["reason"] or "",
+                "; ".join(filter(None, (destination["reason"], _departure(destination, settings)))),
             )
     console.print(table)

@@ -1,6 +1,7 @@
 """The admin's view of their own account: everyone who turned it on with their status and
 counts, the rules of who may turn it on and which Google domains may receive the CRM,
-turning a person off, and the connection's health."""
+turning a person off (their copy of the CRM removed after the grace period, or now), and the
+connection's health."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request
 
+from sync.serve.offboarding import departure, iso
 from sync.serve.page import context
 from sync.serve.page.access import is_admin
 from sync.serve.page.auth import signed_in
+from sync.serve.page.removal import remove_now
 from sync.serve.page.status import teams_of, users_of
 from sync.state.page import PageRules, Session
 
@@ -44,6 +47,7 @@ def show(session: Session) -> Any:
                 "owner": users.get(destination.teamleader_user or "", ""),
                 "in_google": sum(1 for e in entries if e.state == "synced"),
                 "skipped": sum(1 for e in entries if e.state == "skipped"),
+                "departure": departure(destination, page.settings.removal_grace_hours),
             }
         )
     reports = [page.state.last_report(d.state_key) or {} for d in (record.targets if record else [])]
@@ -60,6 +64,8 @@ def show(session: Session) -> Any:
         users=users,
         limit=page.settings.teamleader_calls_per_minute,
         is_admin=True,
+        grace_hours=page.settings.removal_grace_hours,
+        notice=f"{request.args.get('n', '0')[:9]} contacts removed." if request.args.get("notice") == "removed" else "",
     )
 
 
@@ -99,6 +105,12 @@ def turn_off(session: Session) -> Any:
     destination = next((d for d in record.targets if d.name == name), None) if record else None
     if record is None or destination is None:
         abort(404, "No such person in your account.")
-    destination.enabled = False
+    removal = request.form.get("remove", "later")
+    if removal not in ("later", "now"):
+        abort(400, "Choose to remove the contacts after the grace period, or now.")
+    destination.leave("turned off by the admin", iso(page.clock()))
+    destination.remove_now = destination.remove_now or removal == "now"
     page.state.put_account(record)
+    if removal == "now":
+        return remove_now(page, record.account_id, destination, back="/admin")
     return redirect("/admin", 303)

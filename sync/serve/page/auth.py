@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, redirect, render_template, request
 from werkzeug.wrappers import Response
 
+from sync.serve.offboarding import iso
 from sync.serve.page import PageContext, access, context, message, oauth, security
 from sync.state.connections import MAX_DESTINATIONS, AccountRecord, new_destination
 from sync.state.page import PageRules, Session
@@ -184,12 +185,14 @@ def google_done() -> Any:
         destination = new_destination(record.account_id, address, page.settings.secret_prefix)
         record.targets.append(destination)
     page.secrets.write(destination.google_secret, json.dumps({"refresh_token": refresh_token, "client": "google-web"}))
-    destination.enabled, destination.status, destination.reason = True, "ok", None
+    destination.status, destination.reason = "ok", None
+    destination.rejoin()  # connected again before the grace period ends: the copy stays
     previous = rules.owners.get(session.user_id)
     for other in record.targets:
-        # One Google account per person: the one they connected before stops receiving.
+        # One Google account per person: the one they connected before stops receiving, and
+        # its copy is removed after the grace period.
         if previous and other.name == previous != destination.name:
-            other.enabled = False
+            other.leave("replaced on the page by another Google account of its person", iso(page.clock()))
     rules.owners[session.user_id] = destination.name
     destination.teamleader_user = session.user_id
     page.state.put_account(record)

@@ -10,10 +10,11 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request
 
+from sync.serve.offboarding import departure, iso
 from sync.serve.page import context, message
 from sync.serve.page.access import may_turn_on, own_destination
 from sync.serve.page.auth import signed_in
-from sync.serve.page.removal import RemovalBusyError, remove_synced
+from sync.serve.page.removal import remove_now
 from sync.serve.page.status import status_of
 from sync.state.connections import KEY_SEPARATOR, AccountRecord, DestinationRecord
 from sync.state.page import PageRules, Session
@@ -21,11 +22,15 @@ from sync.state.page import PageRules, Session
 blueprint = Blueprint("card", __name__)
 REGION = re.compile(r"^[A-Z]{2}$")
 MAX_TAGS = 50
+# Turning off: the contacts stay, go after the grace period, or go now.
+REMOVALS = ("keep", "later", "now")
 # The card's notices by code: the address carries the code, never a sentence (a link made
 # elsewhere cannot put words on this page).
 NOTICES = {
     "saved": "Saved.",
     "off": "Turned off; the contacts already in your Google account stay.",
+    "later": "Turned off; the contacts the sync put in your Google account are removed in {hours:g} hours, "
+    "unless you turn it on again before.",
     "removed": "Turned off; {n} contacts removed from your Google account.",
     "sync": "A sync has started; open this page again in a minute.",
 }
@@ -56,7 +61,11 @@ def show(session: Session) -> Any:
         status=status,
         query=query,
         is_admin=is_admin,
-        notice=NOTICES.get(request.args.get("notice", ""), "").format(n=request.args.get("n", "0")[:9]),
+        departure=departure(destination, page.settings.removal_grace_hours) if destination else None,
+        grace_hours=page.settings.removal_grace_hours,
+        notice=NOTICES.get(request.args.get("notice", ""), "").format(
+            n=request.args.get("n", "0")[:9], hours=page.settings.removal_grace_hours
+        ),
     )
 
 
@@ -90,19 +99,22 @@ def save(session: Session) -> Any:
         return message("Not saved", problem, 400)
     if values["enabled"] and rules and may_turn_on(rules, session):
         return message("Not saved", may_turn_on(rules, session) or "", 403)
+    removal = request.form.get("remove", "keep")
+    if removal not in REMOVALS:
+        return message("Not saved", "Choose to keep the contacts, remove them later, or remove them now.", 400)
     turning_off = destination.enabled and not values["enabled"]
+    turning_on = values["enabled"] and not destination.enabled
     for name, value in values.items():
         setattr(destination, name, value)
+    if turning_on:
+        destination.rejoin()  # before the grace period ends: the copy stays
+    if turning_off and removal != "keep":
+        destination.leave("turned off on the page by its person", iso(page.clock()))
+        destination.remove_now = removal == "now"
     page.state.put_account(record)
-    notice = "saved"
-    if turning_off and request.form.get("remove") == "yes":
-        try:
-            removed = remove_synced(page, destination)
-        except RemovalBusyError as exc:
-            return message("Turned off, not yet removed", f"Turned off, but {exc}.", 409)
-        return redirect(f"/card?notice=removed&n={removed}", 303)
-    elif turning_off:
-        notice = "off"
+    if turning_off and removal == "now":
+        return remove_now(page, record.account_id, destination)
+    notice = ("later" if removal == "later" else "off") if turning_off else "saved"
     return redirect(f"/card?notice={notice}", 303)
 
 

@@ -17,8 +17,9 @@ from sync.logs import account_var, run_var
 from sync.ports import Mode
 from sync.progress import ProgressSink
 from sync.secrets.port import SecretStore
+from sync.serve.runner.departures import Departures
 from sync.serve.runner.due import Schedule, runnable
-from sync.serve.runner.outcomes import AccountOutcome, connection_outcome, counts
+from sync.serve.runner.outcomes import AccountOutcome, DestinationOutcome, connection_outcome, counts
 from sync.serve.wiring import run_connection
 from sync.state.connections import AccountRecord, DestinationRecord
 from sync.state.hints import Hints
@@ -66,6 +67,8 @@ class ConnectionServer:
         # A run named by a person also serves the destinations that wait for one (a grant
         # given again, a hold to lift): it finds out whether they still do.
         wanted = [d for d in record.targets if d.enabled and (named or runnable(d))]
+        if not named and (not record.enabled or record.status == "needs_reauth"):
+            wanted = []  # served for a removal only
         if user is not None:
             wanted = [d for d in wanted if d is record.destination(user)]
         serve, busy, leases = self._user_leases(record.account_id, wanted, holder)
@@ -75,7 +78,16 @@ class ConnectionServer:
         account_token = account_var.set(record.account_id)
         run_token = run_var.set(run_id)
         outcome = AccountOutcome(record.account_id, "failed")
+        departures = Departures(self.settings, self.state, self.secrets, self.clock, self.sleep)
+        removals: list[DestinationOutcome] = []
+        # Dry runs write nothing; a webhook's run stays small: removals wait for an ordinary one.
+        offboarding = not dry_run and not targeted
         try:
+            if offboarding:
+                removals = departures.remove_due(record, user, deadline)
+            if not wanted and (removals or not named):
+                # Nothing to sync: the connection's turn and standing stay as they were.
+                return AccountOutcome(record.account_id, "ok", destinations=removals)
             options = EngineOptions(
                 mode=mode,
                 dry_run=dry_run,
@@ -105,6 +117,10 @@ class ConnectionServer:
                 # Read again for every destination served; hints noted since stay.
                 self.state.clear_hints(record.account_id, hints)
             log.info("account synced", extra={"counts": counts(report), "status": outcome.status})
+            outcome.destinations += removals
+            if offboarding:
+                # Learnt after the run: a deactivated person's copy waits for the grace period.
+                departures.mark_deactivated(record)
         except ReauthRequiredError as exc:
             outcome = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))
             record.status, record.reason = "needs_reauth", str(exc)

@@ -31,9 +31,7 @@ class Schedule:
         to reconnect or held before a mass deletion. (A scheduled invocation serves, of these,
         the ones whose turn it is: `is_due`.)"""
         records = [
-            r
-            for r in (self.state.accounts() if listed is None else listed)
-            if r.enabled and r.status != "needs_reauth" and any(map(runnable, r.targets))
+            r for r in (self.state.accounts() if listed is None else listed) if self.syncs(r) or self.removing(r)
         ]
         return sorted(records, key=lambda r: r.last_run or "")
 
@@ -45,6 +43,10 @@ class Schedule:
         after a tick, then two, four, ... up to the period. A team's run that went fine for
         every user it could serve counts as fine (the others wait for a person); a user who
         has not synced yet (just added) is served at the next tick."""
+        if self.removal_waits(record):
+            return True
+        if not self.syncs(record):
+            return False  # served for its removals only
         if record.last_run is None:
             return True
         settings = self.settings
@@ -58,6 +60,32 @@ class Schedule:
         # A tick fires a little after its minute; half a tick of slack keeps its turn.
         waited = self.clock() - datetime.fromisoformat(record.last_run).timestamp()
         return waited >= (wait_minutes - settings.tick_minutes / 2) * 60
+
+    @staticmethod
+    def syncs(record: AccountRecord) -> bool:
+        """Whether the connection has a destination to sync (and is not waiting for a person)."""
+        return record.enabled and record.status != "needs_reauth" and any(map(runnable, record.targets))
+
+    def removing(self, record: AccountRecord) -> bool:
+        """Whether a destination's copy is due to be removed (`DestinationRecord.removal_due`):
+        the connection is served for it, even when it is off or waits for a person."""
+        now = self.clock()
+        return any(d.removal_due(now, self.settings.removal_grace_hours) for d in record.targets)
+
+    def removal_waits(self, record: AccountRecord) -> bool:
+        """Whether a due removal is served at once: a first attempt, or one stopped at the time
+        budget, at the next tick; one that could not finish (a revoked grant, an outage) again
+        after a period."""
+        now = self.clock()
+        for destination in record.targets:
+            if not destination.removal_due(now, self.settings.removal_grace_hours):
+                continue
+            if destination.removal_problem is None or destination.removal_tried_at is None:
+                return True
+            waited = now - datetime.fromisoformat(destination.removal_tried_at).timestamp()
+            if waited >= (self.settings.run_every_minutes - self.settings.tick_minutes / 2) * 60:
+                return True
+        return False
 
     def full_run_due(self, record: AccountRecord) -> bool:
         """Whether deletions are due to be mirrored. A first run reads every contact anyway, so

@@ -27,6 +27,8 @@ class DestinationOutcome:
     status: str
     error: str | None = None
     error_id: str | None = None
+    # Of a removal (status removed, removing or busy): the persons it removed.
+    removed: int | None = None
 
 
 @dataclass
