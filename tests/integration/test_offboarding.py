@@ -10,13 +10,16 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
+from sync.serve.cli.main import main
 from sync.serve.offboarding import REVOKED, iso
 from sync.serve.status import account_statuses
 from sync.state.connections import DestinationRecord
 from sync.state.port import StateStore
+from sync.state.sqlite import SqliteState
 from tests.harness import Harness
 from tests.integration.test_runner import make_runner
 
@@ -176,3 +179,30 @@ def test_a_run_writing_to_the_user_holds_the_removal_back(
     sqlite_state.release_lease(key, "another-run")
     assert make_runner(harness).run(scheduled=True).accounts[0].destinations[0].status == "removed"
     assert harness.all_stamped_ids() == []
+
+
+def test_the_command_line_turns_a_user_off_keeping_their_copy_or_removing_it_after_the_grace_period(
+    tmp_path: Path,
+) -> None:
+    cli = CliRunner()
+    env = {"SYNC_SQLITE_PATH": str(tmp_path / "s.sqlite3"), "SYNC_SECRETS_FILE": str(tmp_path / "secrets.json")}
+    for user in ("ann@acme.example", "bob@acme.example"):
+        assert cli.invoke(main, ["accounts", "add", "acme", "--user", user], env=env).exit_code == 0
+    kept = cli.invoke(main, ["accounts", "disable", "acme", "--user", "ann@acme.example", "--keep"], env=env)
+    assert kept.exit_code == 0 and "removed" not in kept.output
+    gone = cli.invoke(
+        main, ["accounts", "disable", "acme", "--user", "bob@acme.example", "--remove-after-grace"], env=env
+    )
+    assert gone.exit_code == 0 and "their contacts are removed in 24 hours" in gone.output
+    record = SqliteState(env["SYNC_SQLITE_PATH"]).account("acme")
+    assert record is not None
+    first, second = record.targets
+    assert (first.enabled, first.leaving_since) == (False, None)
+    assert (second.enabled, second.leaving_reason) == (False, "turned off at the command line")
+    assert second.leaving_since
+    status = cli.invoke(main, ["status"], env=env)
+    assert '"leaving_reason": "turned off at the command line"' in status.output
+    # Added again before the grace period ends: on, and its copy stays.
+    assert cli.invoke(main, ["accounts", "add", "acme", "--user", "bob@acme.example"], env=env).exit_code == 0
+    again = SqliteState(env["SYNC_SQLITE_PATH"]).account("acme")
+    assert again is not None and again.targets[1].enabled and again.targets[1].leaving_since is None
