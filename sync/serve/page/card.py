@@ -1,6 +1,7 @@
 """A person's own card: on/off, the group's name, all contacts or chosen tags, a default
-region, Save; turning off with or without removing the synced contacts; the status in words
-with the skipped contacts searchable by name; "Sync now" at most once a minute."""
+region, Save; turning off keeping the synced contacts, or removing them after the grace period or
+now; the status in words with the skipped contacts searchable by name; "Sync now" at most once a
+minute."""
 
 from __future__ import annotations
 

@@ -28,8 +28,9 @@ class Schedule:
     def due_accounts(self, listed: list[AccountRecord] | None = None) -> list[AccountRecord]:
         """Enabled accounts that can run, the longest-waiting first so that none starves. An
         account to reconnect waits for a person, and so does one whose every destination is
-        to reconnect or held before a mass deletion. (A scheduled invocation serves, of these,
-        the ones whose turn it is: `is_due`.)"""
+        to reconnect or held before a mass deletion; but one with a departed person's copy
+        due for removal is served for that, even off. (A scheduled invocation serves, of
+        these, the ones whose turn it is: `is_due`.)"""
         records = [
             r for r in (self.state.accounts() if listed is None else listed) if self.syncs(r) or self.removing(r)
         ]
