@@ -1,5 +1,6 @@
 """Removing a departed person's copy of the CRM from their Google account: the persons the sync
-created (the id map's entries that name one), then its group, under that Google user's lease so
+created (the id map's entries that name one, then any other person of its group that carries a
+Teamleader id: a create whose answer was lost), then the group, under that Google user's lease so
 that no run writes there meanwhile. One piece of code for the page's "remove now" and for the
 runner's removal after the grace period.
 
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 
 from sync.config import Settings
 from sync.errors import ConfigError, GoogleError, LeaseLostError, ReauthRequiredError, describe
+from sync.google.people import PeopleClient
 from sync.secrets.port import SecretStore
 from sync.serve.wiring import http_client, people_client
 from sync.state.connections import DestinationRecord
@@ -120,13 +122,35 @@ class Remover:
                 self.state.commit(key, Checkpoint(removed=gone, cursor={}))
                 outcome.removed += len(gone)
                 self._note(account_id, destination.name, outcome, len(gone))
+            group = self.state.account_state(key).group
+            if group and not refused:
+                swept = self._sweep(client, group, refused)
+                outcome.removed += swept
+                self._note(account_id, destination.name, outcome, swept)
             if refused:
                 outcome.problem = f"Google refused to delete {len(refused)} contacts; tried again at the next run"
                 return
-            group = self.state.account_state(key).group
             if group:
                 client.delete_group(group)
+        # Creates whose answers were lost are settled: their persons went with the sweep.
+        self.state.commit(key, Checkpoint(settled=[i.batch_id for i in self.state.intents(key)]))
         outcome.finished = True
+
+    @staticmethod
+    def _sweep(client: PeopleClient, group: str, refused: dict[str, str]) -> int:
+        """Delete the persons of the group the id map does not name (a create whose answer was
+        lost): the ones carrying a Teamleader id that Google still has (its lists lag, and
+        show persons deleted a moment ago). Answers how many went; the refused ones are added
+        to `refused`."""
+        listed = [ref.resource_name for _, ref in client.stamped(group)]
+        alive = list(client.get(listed)) if listed else []
+        gone = 0
+        for start in range(0, len(alive), client.limits.delete):
+            chunk = alive[start : start + client.limits.delete]
+            failed = client.delete(chunk)
+            refused.update(failed)
+            gone += len(chunk) - len(failed)
+        return gone
 
     def _note(self, account_id: str, name: str, outcome: Removal, removed: int) -> None:
         """Record on the destination as stored now: `removed` more persons gone, or (with none)

@@ -206,3 +206,22 @@ def test_the_command_line_turns_a_user_off_keeping_their_copy_or_removing_it_aft
     assert cli.invoke(main, ["accounts", "add", "acme", "--user", "bob@acme.example"], env=env).exit_code == 0
     again = SqliteState(env["SYNC_SQLITE_PATH"]).account("acme")
     assert again is not None and again.targets[1].enabled and again.targets[1].leaving_since is None
+
+
+def test_persons_of_a_create_whose_answer_was_lost_are_removed_too(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    harness = Harness.create(stack, sqlite_state, generate(60, 5, seed=66), tmp_path)
+    # Google applies the create and its answer never arrives: made in Google, unknown to the
+    # id map (the lists may not show them for half an hour).
+    stack.servers["people"].hold("/v1/people:batchCreateContacts", apply=True).release()
+    make_runner(harness, create_visibility_delay=1800).run(account="acme")
+    assert sqlite_state.intents(harness.destination.state_key)
+    made = len(harness.all_stamped_ids())
+    assert made > 0 and not [e for e in sqlite_state.all_entries("acme") if e.resource_name]
+    leave(harness)
+    stack.clock.advance(25 * HOUR)
+    outcome = make_runner(harness).run(scheduled=True).accounts[0].destinations[0]
+    assert (outcome.status, outcome.removed) == ("removed", made)
+    assert harness.all_stamped_ids() == [] and not group_alive(harness)
+    assert sqlite_state.intents(harness.destination.state_key) == []
