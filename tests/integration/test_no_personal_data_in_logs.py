@@ -9,7 +9,9 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -20,10 +22,11 @@ from sandbox.datagen import Dataset, generate
 from sandbox.httpserver import Request, Response, SandboxServer
 from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
 from sync.mapping import format_phone, region_of
-from sync.state.connections import AccountRecord
+from sync.secrets.localfile import LocalFileSecrets
+from sync.state.connections import AccountRecord, new_destination
 from sync.state.idmap import Checkpoint
 from sync.state.sqlite import SqliteState
-from tests.harness import sandbox_env
+from tests.harness import sandbox_env, sandbox_settings
 from tests.integration.conftest import Deployment, fire
 
 # Every token either sandbox issues starts with one of these: rotated ones too, which live
@@ -172,3 +175,44 @@ def test_the_cli_logs_no_personal_data_whatever_fails(stack: SandboxStack, tmp_p
     errors = [json.loads(line) for line in output.splitlines() if line.startswith("{") and "error_type" in line]
     assert {e["account"] for e in errors} == {"alpha", "gamma"}
     assert leaks(output, data.values()) == []
+
+
+def test_a_removal_logs_no_address_whatever_google_answers(stack: SandboxStack, tmp_path: Path) -> None:
+    """A departed person's copy removed by the CLI's run, Google refusing one person with a
+    message quoting a contact and the token: the logs name the destination by its hash."""
+    state = SqliteState(tmp_path / "state.sqlite3")
+    data = generate(80, 5, seed=67)
+    stack.connect_account("alpha", data, tmp_path)
+    address = "ann@acme.example"
+    stack.people.add_user(address)
+    destination = new_destination("alpha", address)
+    secrets = LocalFileSecrets(sandbox_settings(stack, tmp_path).secrets_file)
+    secrets.write(destination.google_secret, json.dumps({"refresh_token": stack.people.issue_refresh_token(address)}))
+    state.put_account(AccountRecord("alpha", destinations=[destination]))
+    env = {**sandbox_env(stack, tmp_path), "SYNC_LOG_LEVEL": "DEBUG"}
+    command = [sys.executable, "-m", "sync", "run"]
+    assert subprocess.run(command, env=env, capture_output=True, text=True, timeout=300).returncode == 0
+    record = state.account("alpha")
+    assert record is not None
+    record.targets[0].leave("left the team", datetime.fromtimestamp(time.time() - 25 * 3600, UTC).isoformat())
+    state.put_account(record)
+    quoted = reachable(data)
+
+    def google_delete(request: Request, real: Callable[[Request], Response]) -> Response:
+        first = request.json()["resourceNames"][0]
+        message = f"Not allowed for {quoted['emails']} {quoted['telephones']} {request.bearer()} {address}"
+        detail = {"contactErrors": {first: {"code": 7, "status": "PERMISSION_DENIED", "message": message}}}
+        return Response(
+            400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT", "details": [detail]}}
+        )
+
+    intercept(stack.servers["people"], "/v1/people:batchDeleteContacts", google_delete)
+    removal = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert f"alpha → {destination.name}: removing, 0 contacts (Google refused to delete" in removal.stdout
+    lines = [json.loads(line) for line in removal.stderr.splitlines() if line.startswith("{")]
+    assert [(line["destination"], line["counts"]) for line in lines if line["message"] == "removal not finished"] == [
+        (destination.name, {"removed": 0})
+    ]
+    assert leaks(removal.stdout + removal.stderr, [data]) == [] and address not in removal.stderr
+    stored = state.account("alpha")
+    assert stored is not None and leaks(json.dumps(stored.to_json()), [data]) == []
