@@ -86,7 +86,7 @@ class Remover:
             log.error("removal failed", exc_info=True, extra={"destination": destination.name, "error_id": error_id})
         finally:
             self.state.release_lease(destination.lease_key, holder)
-        self._note(account_id, destination.name, outcome, 0)
+        self._note(account_id, destination.name, outcome=outcome)
         # Counts and the destination's name only: never an address.
         log.info(
             "copy removed" if outcome.finished else "removal not finished",
@@ -121,19 +121,22 @@ class Remover:
                 # off after this batch does not send it again.
                 self.state.commit(key, Checkpoint(removed=gone, cursor={}))
                 outcome.removed += len(gone)
-                self._note(account_id, destination.name, outcome, len(gone))
+                self._note(account_id, destination.name, removed=len(gone))
             group = self.state.account_state(key).group
-            if group and not refused:
+            intents = self.state.intents(key)
+            # Only a create whose answer was lost leaves persons the map does not name.
+            if group and intents and not refused:
                 swept = self._sweep(client, group, refused)
                 outcome.removed += swept
-                self._note(account_id, destination.name, outcome, swept)
+                self._note(account_id, destination.name, removed=swept)
             if refused:
                 outcome.problem = f"Google refused to delete {len(refused)} contacts; tried again at the next run"
                 return
             if group:
                 client.delete_group(group)
-        # Creates whose answers were lost are settled: their persons went with the sweep.
-        self.state.commit(key, Checkpoint(settled=[i.batch_id for i in self.state.intents(key)]))
+            if intents:
+                # Their persons went with the sweep: turned on again, the sync starts afresh.
+                self.state.commit(key, Checkpoint(settled=[i.batch_id for i in intents]))
         outcome.finished = True
 
     @staticmethod
@@ -152,17 +155,16 @@ class Remover:
             gone += len(chunk) - len(failed)
         return gone
 
-    def _note(self, account_id: str, name: str, outcome: Removal, removed: int) -> None:
-        """Record on the destination as stored now: `removed` more persons gone, or (with none)
-        the attempt's end: when it was tried, whether it finished, and why not."""
+    def _note(self, account_id: str, name: str, *, removed: int = 0, outcome: Removal | None = None) -> None:
+        """Record on the destination as stored now: `removed` more persons gone, and with
+        `outcome` the attempt's end: when it was tried, whether it finished, and why not."""
         record = self.state.account(account_id)
         destination = next((d for d in record.targets if d.name == name), None) if record else None
         if record is None or destination is None:
             return
-        now = iso(self.clock())
-        if removed:
-            destination.removed_persons += removed
-        else:
+        destination.removed_persons += removed
+        if outcome is not None:
+            now = iso(self.clock())
             destination.removal_tried_at = now
             destination.removal_problem = outcome.problem
             destination.removed_at = now if outcome.finished else None
