@@ -92,6 +92,17 @@ def test_a_person_turning_off_chooses_keep_later_or_now_and_turning_on_again_kee
     assert turn_off(bram, "bogus").status_code == 400
 
 
+def test_a_person_who_kept_the_copy_when_turning_off_can_remove_it_later(site: Site) -> None:
+    bram = sign_in(site, "u-bram")
+    connect_google(bram, BRAM)
+    in_google = group_size(site, BRAM)
+    assert "notice=off" in turn_off(bram, "keep").headers["Location"]
+    assert of(site, BRAM).leaving_since is None and group_size(site, BRAM) == in_google
+    removed = turn_off(bram, "now")
+    assert removed.status_code == 303 and f"notice=removed&n={in_google}" in removed.headers["Location"]
+    assert group_size(site, BRAM) == 0 and of(site, BRAM).removed_persons == in_google
+
+
 def test_the_admin_turns_a_person_off_for_later_or_now_and_reaches_only_their_own(site: Site, later: Later) -> None:
     ada = sign_in(site, "u-ada")
     bram = sign_in(site, "u-bram")
@@ -109,11 +120,14 @@ def test_the_admin_turns_a_person_off_for_later_or_now_and_reaches_only_their_ow
     assert not of(site, BRAM).enabled and group_size(site, BRAM) == in_google
     admin = ada.get("/admin", base_url=PAGE_URL).text
     assert "left (turned off by the admin); its contacts are removed from Google after" in admin
+    # Leaving already, Bram can still be removed now; for later, only Ada can be turned off.
+    assert admin.count('value="now"') == 2 and admin.count('value="later"') == 1
     now = post(ada, "/admin/off", {"destination": destination_name(ADA), "remove": "now"})
     assert now.status_code == 303 and f"notice=removed&n={in_google}" in now.headers["Location"]
     assert group_size(site, ADA) == 0 and group_size(site, BRAM) == in_google
     admin = ada.get(now.headers["Location"], base_url=PAGE_URL).text
     assert f"{in_google} contacts removed." in admin and f"{in_google} contacts removed from Google on" in admin
+    assert admin.count('value="now"') == 1
     later.offset = 25 * HOUR
     tick(site, later)
     assert group_size(site, BRAM) == 0

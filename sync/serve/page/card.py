@@ -105,17 +105,19 @@ def save(session: Session) -> Any:
         return message("Not saved", "Choose to keep the contacts, remove them later, or remove them now.", 400)
     turning_off = destination.enabled and not values["enabled"]
     turning_on = values["enabled"] and not destination.enabled
+    # Off, with the copy to go: now, or once the grace period has passed (also asked later).
+    leaving = not values["enabled"] and removal != "keep"
     for name, value in values.items():
         setattr(destination, name, value)
     if turning_on:
         destination.rejoin()  # before the grace period ends: the copy stays
-    if turning_off and removal != "keep":
+    if leaving:
         destination.leave("turned off on the page by its person", iso(page.clock()))
-        destination.remove_now = removal == "now"
+        destination.remove_now = destination.remove_now or removal == "now"
     page.state.put_account(record)
-    if turning_off and removal == "now":
+    if leaving and removal == "now":
         return remove_now(page, record.account_id, destination)
-    notice = ("later" if removal == "later" else "off") if turning_off else "saved"
+    notice = "later" if leaving else "off" if turning_off else "saved"
     return redirect(f"/card?notice={notice}", 303)
 
 
