@@ -5,6 +5,7 @@ Teamleader; turned on again before the grace period ends, the copy stays."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -199,3 +200,25 @@ def test_remove_now_while_a_run_writes_or_with_a_revoked_grant_says_so_and_the_r
     later.offset = 2 * HOUR
     assert tick(site, later).accounts[0].destinations[-1].error == REVOKED
     assert of(site, ADA).removal_tried_at != tried and of(site, ADA).removal_problem == REVOKED
+
+
+@pytest.mark.parametrize("deactivated_tokens", ["refused", "work"])
+def test_the_connections_own_user_deactivated_leaves_once_teamleader_can_be_read(
+    site: Site, later: Later, deactivated_tokens: str
+) -> None:
+    """Ada's token is the connection's. Teamleader may go on accepting a deactivated user's
+    token (she leaves at the next run), or refuse it (the connection waits to be reconnected,
+    which its status says; then she leaves)."""
+    site.stack.teamleader.deactivated_tokens = deactivated_tokens
+    ada = sign_in(site, "u-ada")
+    connect_google(ada, ADA)
+    site.stack.teamleader.set_user_status("acme", "u-ada", "deactivated")
+    tick(site, later, account="acme")
+    record = site.state.account("acme")
+    assert record is not None
+    if deactivated_tokens == "refused":
+        assert record.status == "needs_reauth" and of(site, ADA).leaving_since is None
+        tokens = site.stack.teamleader.issue_tokens("acme", "u-bram")
+        site.secrets.write(record.teamleader_secret, json.dumps({"refresh_token": tokens["refresh_token"]}))
+        tick(site, later, account="acme")
+    assert of(site, ADA).leaving_reason == DEACTIVATED
