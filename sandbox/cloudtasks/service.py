@@ -3,7 +3,8 @@ HTTP task (a queue springs into being with the sandbox's config the first time i
 and a dispatcher thread sends each due task to its URL with the body, the headers, an
 `Authorization: Bearer` token naming the task's OIDC service account and audience, and Cloud
 Tasks' `X-CloudTasks-*` headers. Faults, per task, in creation order: the next N dispatches
-lost (the name stays taken, the task never runs), sent twice at once, or held back."""
+lost (the name stays taken, the task never runs), sent twice at once, sent again after the
+first delivery was answered (at least once: either may happen), or held back."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class TaskFaults:
 
     lose_next: int = 0
     duplicate_next: int = 0
+    redeliver_next: int = 0
     delay_next: int = 0
     delay_seconds: float = 0.0
 
@@ -133,6 +135,8 @@ class CloudTasksSandbox:
                 queue.drop(named.group(2), self.clock.now())
             elif self._take_fault("duplicate_next"):
                 task["_twice"] = True
+            elif self._take_fault("redeliver_next"):
+                task["_again"] = True
         return Response(200, {**task, "scheduleTime": self.clock.now_dt().isoformat()}, wrote=True)
 
     def _take_fault(self, name: str) -> int:
@@ -158,6 +162,11 @@ class CloudTasksSandbox:
 
     def _attempt(self, queue: TaskQueueCore, task: QueuedTask) -> None:
         delivery = self._post(task)
+        if task.payload.pop("_again", False):
+            # Answered, and delivered once more all the same.
+            with self._lock:
+                self.deliveries.append(delivery)
+            delivery = self._post(task)
         with self._lock:
             self.deliveries.append(delivery)
             queue.finish(task, delivery.status, self.clock.now())

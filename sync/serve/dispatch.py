@@ -34,11 +34,6 @@ def slot(now: float, seconds: float) -> str:
     return datetime.fromtimestamp(start, tz=UTC).strftime("%Y%m%d%H%M%S")
 
 
-def stamp(now: float) -> str:
-    """A moment as the state records a run's time (ISO, whole seconds, UTC)."""
-    return datetime.fromtimestamp(now, tz=UTC).isoformat(timespec="seconds")
-
-
 def task_name(account: str, kind: Kind, when: str, extra: str = "") -> str:
     """The task's name: a hash of the connection first, then what and when."""
     prefix = hashlib.sha256(account.encode()).hexdigest()[:16]
@@ -73,7 +68,8 @@ class Dispatcher:
             else:
                 continue
             try:
-                created = self._enqueue(record.account_id, kind, task_name(record.account_id, kind, when), now)
+                name = task_name(record.account_id, kind, when)
+                created = self._enqueue(record.account_id, kind, name, {"after": record.last_run or ""})
             except QueueError:
                 # The others go on; this one is still due at the next tick (a new slot).
                 log.error("a run could not be enqueued", exc_info=True, extra={"account": record.account_id})
@@ -85,7 +81,7 @@ class Dispatcher:
     def continuation(self, account: str, last_run: str) -> bool:
         """The next slice of an unfinished run, at once; named by the run it follows."""
         when = last_run.replace("-", "").replace(":", "").replace("T", "")[:14]
-        return self._enqueue(account, "continue", task_name(account, "continue", when), self._clock())
+        return self._enqueue(account, "continue", task_name(account, "continue", when), {"after": last_run})
 
     def person(self, account: str, user: str, allow_deletions: bool) -> None:
         """A person's run ("Sync now", a first connect): one per person and minute. A queue
@@ -94,21 +90,20 @@ class Dispatcher:
         who = hashlib.sha256(f"{user}/{int(allow_deletions)}".encode()).hexdigest()[:12]
         name = task_name(account, "person", slot(now, PERSON_SLOT_SECONDS), who)
         extra = {"user": user, "allow_deletions": "1" if allow_deletions else "0"}
-        self._enqueue_quietly(account, "person", name, now, extra)
+        self._enqueue_quietly(account, "person", name, extra)
 
     def targeted(self, account: str) -> None:
         """A webhook's targeted run: one per connection in its slot."""
-        now = self._clock()
-        self._enqueue_quietly(account, "hints", task_name(account, "hints", slot(now, HINTS_SLOT_SECONDS)), now)
+        self._enqueue_quietly(account, "hints", task_name(account, "hints", slot(self._clock(), HINTS_SLOT_SECONDS)))
 
-    def _enqueue_quietly(
-        self, account: str, kind: Kind, name: str, now: float, extra: dict[str, str] | None = None
-    ) -> None:
+    def _enqueue_quietly(self, account: str, kind: Kind, name: str, extra: dict[str, str] | None = None) -> None:
         try:
-            self._enqueue(account, kind, name, now, extra)
+            self._enqueue(account, kind, name, extra)
         except QueueError:
             log.warning("a run could not be enqueued; the next tick serves it", extra={"account": account})
 
-    def _enqueue(self, account: str, kind: Kind, name: str, now: float, extra: dict[str, str] | None = None) -> bool:
-        body = {"task": kind, "account": account, "enqueued": stamp(now), **(extra or {})}
+    def _enqueue(self, account: str, kind: Kind, name: str, extra: dict[str, str] | None = None) -> bool:
+        # A turn's task (tick, continue) carries the connection's last run as the enqueuer saw
+        # it: a task delivered again after it ran finds another, and runs nothing.
+        body = {"task": kind, "account": account, **(extra or {})}
         return self.queue.enqueue(Task(name, body))

@@ -5,7 +5,7 @@ for every other request to this function; the token is not read again here.
 
 Answers, as Cloud Tasks reads them (anything but 2xx is tried again after the queue's back-off):
 200 the run's report, or a recorded skip (a connection gone, or served since the task was
-enqueued: a second delivery of a task runs nothing); 400 a body that is not a task (the queue
+enqueued: a task delivered again after it ran runs nothing); 400 a body that is not a task (the queue
 gives up after its attempts); 409 the connection is leased by a run going on: the queue tries
 again later. 409 rather than 429 or 503, which Cloud Tasks also takes as a sign to slow the whole
 queue down: one busy connection says nothing about the function's capacity."""
@@ -24,7 +24,9 @@ from sync.serve.dispatch import KINDS, Dispatcher, Kind
 from sync.serve.runner import Invocation
 
 log = logging.getLogger("sync.task")
-FIELDS = {"task", "account", "enqueued", "user", "allow_deletions"}
+FIELDS = {"task", "account", "after", "user", "allow_deletions"}
+# The kinds that serve a connection's turn, and carry the last run they follow.
+TURNS = ("tick", "continue")
 
 
 class BadTaskError(ValueError):
@@ -37,7 +39,8 @@ class TaskRequest:
 
     kind: Kind
     account: str
-    enqueued: datetime
+    # The connection's last run when the task was enqueued ("" for none); turns only.
+    after: str | None = None
     user: str | None = None
     allow_deletions: bool = False
 
@@ -55,18 +58,15 @@ def parse_task(body: bytes) -> TaskRequest:
         raise BadTaskError(f"task must be one of {', '.join(KINDS)}")
     if not 0 < len(account) <= 200:
         raise BadTaskError("account must be a registered account id")
-    try:
-        enqueued = datetime.fromisoformat(data.get("enqueued", ""))
-    except ValueError:
-        raise BadTaskError("enqueued must be an ISO time") from None
-    if enqueued.tzinfo is None:
-        raise BadTaskError("enqueued must carry its time zone")
+    after = data.get("after")
+    if (kind in TURNS) != (after is not None) or not _time_or_nothing(after or ""):
+        raise BadTaskError("a turn's task, and only one, names the last run it follows (an ISO time, or empty)")
     user, deletions = data.get("user"), data.get("allow_deletions", "0")
     if (kind == "person") != (user is not None) or (user is not None and not 0 < len(user) <= 320):
         raise BadTaskError("a person's task, and only one, names its user")
     if deletions not in ("0", "1") or (deletions == "1" and kind != "person"):
         raise BadTaskError("allow_deletions is 0 or 1, in a person's task only")
-    return TaskRequest(cast(Kind, kind), account, enqueued, user, deletions == "1")
+    return TaskRequest(cast(Kind, kind), account, after, user, deletions == "1")
 
 
 def run_task(dispatcher: Dispatcher, task: TaskRequest) -> tuple[int, dict[str, Any]]:
@@ -75,7 +75,7 @@ def run_task(dispatcher: Dispatcher, task: TaskRequest) -> tuple[int, dict[str, 
     record = runner.state.account(task.account)
     if record is None:
         return 200, {"skipped": "unknown account"}
-    if task.kind in ("tick", "continue") and _served_since(record.last_run, task.enqueued):
+    if task.after is not None and (record.last_run or "") != task.after:
         # At least once: this task ran already (or a later one did); its turn is served.
         return 200, {"skipped": "served since the task was enqueued"}
     try:
@@ -94,8 +94,13 @@ def run_task(dispatcher: Dispatcher, task: TaskRequest) -> tuple[int, dict[str, 
     return 200, invocation.to_json()
 
 
-def _served_since(last_run: str | None, enqueued: datetime) -> bool:
-    return last_run is not None and datetime.fromisoformat(last_run) > enqueued
+def _time_or_nothing(value: str) -> bool:
+    if not value:
+        return True
+    try:
+        return len(value) <= 40 and datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def _unfinished(invocation: Invocation) -> bool:
