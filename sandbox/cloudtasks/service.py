@@ -120,7 +120,12 @@ class CloudTasksSandbox:
         task: dict[str, Any] = given if isinstance(given, dict) else {}
         named = _NAME.fullmatch(str(task.get("name", "")))
         http = task.get("httpRequest")
-        if not named or named.group(1) != match.group(1) or not isinstance(http, dict) or "url" not in http:
+        if (
+            not named
+            or named.group(1) != match.group(1)
+            or not isinstance(http, dict)
+            or not str(http.get("url", "")).startswith(("http://", "https://"))
+        ):
             return _error(400, "INVALID_ARGUMENT", "a named task with an httpRequest is required here")
         queue = self.queue(match.group(1))
         with self._lock:

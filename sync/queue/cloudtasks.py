@@ -53,7 +53,7 @@ class CloudTasksQueue:
         self._retrying = Retrying(
             retry=retry_if_exception(_transient),
             stop=stop_after_attempt(attempts),
-            wait=wait_exponential_jitter(initial=0.2, max=5),
+            wait=wait_exponential_jitter(multiplier=0.2, max=5),
             reraise=True,
         )
 
