@@ -41,6 +41,7 @@ class CloudTasksQueue:
         queue: str,
         target_url: str,
         service_account: str,
+        audience: str | None = None,
         api_url: str = API_URL,
         attempts: int = 4,
     ) -> None:
@@ -49,6 +50,8 @@ class CloudTasksQueue:
         self._queue = queue
         self._target = target_url
         self._service_account = service_account
+        # Cloud Run checks the token's audience against the service's address (no path).
+        self._audience = audience or target_url
         self._url = f"{api_url.rstrip('/')}/v2/{queue}/tasks"
         self._retrying = Retrying(
             retry=retry_if_exception(_transient),
@@ -69,7 +72,7 @@ class CloudTasksQueue:
                     "httpMethod": "POST",
                     "headers": {"Content-Type": "application/json"},
                     "body": base64.b64encode(json.dumps(task.body).encode()).decode(),
-                    "oidcToken": {"serviceAccountEmail": self._service_account, "audience": self._target},
+                    "oidcToken": {"serviceAccountEmail": self._service_account, "audience": self._audience},
                 },
             }
         }

@@ -69,7 +69,8 @@ class Dispatcher:
                 continue
             try:
                 name = task_name(record.account_id, kind, when)
-                created = self._enqueue(record.account_id, kind, name, {"after": record.last_run or ""})
+                turn = {"after": record.last_run or ""} if kind == "tick" else {}
+                created = self._enqueue(record.account_id, kind, name, turn)
             except QueueError:
                 # The others go on; this one is still due at the next tick (a new slot).
                 log.error("a run could not be enqueued", exc_info=True, extra={"account": record.account_id})

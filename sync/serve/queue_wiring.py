@@ -29,6 +29,7 @@ def open_queue(settings: Settings) -> TaskQueue | None:
         queue=settings.tasks_queue,
         target_url=url(settings.sync_function_url) + TASK_PATH,
         service_account=settings.tasks_service_account,
+        audience=url(settings.sync_function_url),
         api_url=url(settings.cloud_tasks_url) or API_URL,
     )
 

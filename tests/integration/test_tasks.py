@@ -106,9 +106,9 @@ def test_a_tick_enqueues_one_task_per_due_connection_and_each_runs_it(dispatched
         assert len(deployed.runs(account)) == 1
         record = deployed.state.account(account)
         assert record is not None and record.last_status == "ok"
-    # The task carried the tasks service account's token for the function's task address.
+    # The task carried the tasks service account's token, for the function's address.
     claims = token_claims(deployed.tasks.sent_tokens[0])
-    assert claims["email"] == TASKS_ACCOUNT and claims["aud"] == deployed.url + "task"
+    assert claims["email"] == TASKS_ACCOUNT and claims["aud"] == deployed.url.rstrip("/")
 
 
 def test_a_repeated_tick_and_racing_ticks_enqueue_each_connection_once(dispatched: Callable[..., Dispatched]) -> None:
