@@ -8,6 +8,7 @@ curl -X POST -H "Authorization: Bearer $(gcloud auth print-identity-token)" "$UR
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import functions_framework
 import httpx
@@ -16,7 +17,9 @@ from flask import Flask, Request, Response
 from sync import logs, runtime
 from sync.config import load_settings, url
 from sync.serve import triggers
+from sync.serve.dispatch import Dispatcher
 from sync.serve.http_api import Handler, serve
+from sync.serve.queue_wiring import open_queue
 from sync.serve.receiver import Receiver
 from sync.serve.request_body import Body, BodyError
 from sync.serve.runner import Runner
@@ -31,27 +34,30 @@ def _make_runner() -> Runner:
     return Runner(settings, open_state(settings), open_secrets(settings))
 
 
-handler = Handler(_make_runner)
+def _make_dispatcher(runner: Runner) -> Dispatcher | None:
+    """With dispatch=tasks, the dispatcher on the configured queue."""
+    queue = open_queue(runner.settings)
+    return Dispatcher(queue, runner) if queue is not None else None
+
+
+handler = Handler(_make_runner, _make_dispatcher)
 _receiver: Receiver | None = None
 _page: Flask | None = None
 PAGE_BODY_BYTES = 64 * 1024
 
 
 def _get_receiver() -> Receiver:
-    """The receiver, built on first use; it asks the sync function for targeted runs when one
-    is configured, else runs them in this process."""
+    """The receiver, built on first use; it enqueues targeted runs as tasks (dispatch=tasks),
+    or asks the sync function for them when one is configured, else runs them in this process."""
     global _receiver
     if _receiver is None:
         settings = load_settings()
         state = open_state(settings)
-        if settings.sync_function_url:
-            from google.auth.transport.requests import Request as AuthRequest
-            from google.oauth2 import id_token
-
-            def identity_token(audience: str) -> str:
-                return str(id_token.fetch_id_token(AuthRequest(), audience))
-
-            trigger = triggers.over_http(url(settings.sync_function_url), identity_token, httpx.Client())
+        queue = open_queue(settings)
+        if queue is not None:
+            trigger: Callable[[str], None] = Dispatcher(queue, Runner(settings, state, open_secrets(settings))).targeted
+        elif settings.sync_function_url:
+            trigger = triggers.over_http(url(settings.sync_function_url), _identity_token, httpx.Client())
         else:
             trigger = triggers.in_process(Runner(settings, state, open_secrets(settings)))
         _receiver = Receiver(
@@ -83,15 +89,18 @@ def _identity_token(audience: str) -> str:
 
 
 def _get_page() -> Flask:
-    """The page's app, built on first use; a person's run goes to the sync function when one
-    is configured, else runs in this process."""
+    """The page's app, built on first use; a person's run is a task (dispatch=tasks), or goes
+    to the sync function when one is configured, else runs in this process."""
     global _page
     if _page is None:
         from sync.serve.page import PageContext, create_app, runs
 
         settings = load_settings()
         state, secrets = open_state(settings), open_secrets(settings)
-        if settings.sync_function_url:
+        queue = open_queue(settings)
+        if queue is not None:
+            start: Callable[[str, str, bool], None] = Dispatcher(queue, Runner(settings, state, secrets)).person
+        elif settings.sync_function_url:
             start = runs.over_http(url(settings.sync_function_url), _identity_token, httpx.Client())
         else:
             start = runs.in_process(Runner(settings, state, secrets))

@@ -77,6 +77,15 @@ class Settings(BaseSettings):
     # private sync function it asks for targeted runs; unset: targeted runs in this process.
     webhook_url: HttpUrl | None = None
     sync_function_url: HttpUrl | None = None
+    # How a tick's runs are dispatched: "loop" serves the due connections one after another in
+    # the tick's invocation (the CLI, one machine); "tasks" enqueues one Cloud Tasks task per
+    # due connection on `tasks_queue` (projects/P/locations/L/queues/Q), aimed at
+    # {sync_function_url}/task with an OIDC token of `tasks_service_account`.
+    dispatch: Literal["loop", "tasks"] = "loop"
+    tasks_queue: str = Field("", pattern=r"^(projects/[a-z0-9-]+/locations/[a-z0-9-]+/queues/[A-Za-z0-9-]+)?$")
+    tasks_service_account: str = ""
+    # Empty means Google's own endpoint; the sandbox sets a local one.
+    cloud_tasks_url: HttpUrl | None = None
     # The people's page (sync/serve/page): its public base URL (the redirect addresses are
     # {page_url}/auth/teamleader and {page_url}/auth/google), the Teamleader accounts whose
     # first person to sign in may connect them (comma-separated ids, or "any"; empty: none),

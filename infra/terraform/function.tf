@@ -88,6 +88,10 @@ resource "google_cloudfunctions2_function" "sync" {
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
     environment_variables = {
+      SYNC_DISPATCH               = "tasks"
+      SYNC_TASKS_QUEUE            = google_cloud_tasks_queue.runs.id
+      SYNC_TASKS_SERVICE_ACCOUNT  = google_service_account.tasks.email
+      SYNC_SYNC_FUNCTION_URL      = local.sync_function_url
       SYNC_STATE_BACKEND          = "firestore"
       SYNC_FIRESTORE_PROJECT      = var.project_id
       SYNC_SECRETS_BACKEND        = "secretmanager"

@@ -101,6 +101,9 @@ resource "google_cloudfunctions2_function" "page" {
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
     environment_variables = {
+      SYNC_DISPATCH               = "tasks"
+      SYNC_TASKS_QUEUE            = google_cloud_tasks_queue.runs.id
+      SYNC_TASKS_SERVICE_ACCOUNT  = google_service_account.tasks.email
       SYNC_PAGE_URL               = local.page_url
       SYNC_PAGE_ACCOUNTS          = var.page_accounts
       SYNC_SESSION_HOURS          = tostring(var.session_hours)

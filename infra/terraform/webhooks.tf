@@ -45,10 +45,13 @@ resource "google_cloudfunctions2_function" "receiver" {
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
     environment_variables = {
-      SYNC_STATE_BACKEND     = "firestore"
-      SYNC_FIRESTORE_PROJECT = var.project_id
-      SYNC_SYNC_FUNCTION_URL = google_cloudfunctions2_function.sync.service_config[0].uri
-      SYNC_WEBHOOK_HINT_CAP  = tostring(var.webhook_hint_cap)
+      SYNC_DISPATCH              = "tasks"
+      SYNC_TASKS_QUEUE           = google_cloud_tasks_queue.runs.id
+      SYNC_TASKS_SERVICE_ACCOUNT = google_service_account.tasks.email
+      SYNC_STATE_BACKEND         = "firestore"
+      SYNC_FIRESTORE_PROJECT     = var.project_id
+      SYNC_SYNC_FUNCTION_URL     = google_cloudfunctions2_function.sync.service_config[0].uri
+      SYNC_WEBHOOK_HINT_CAP      = tostring(var.webhook_hint_cap)
     }
   }
 

@@ -18,9 +18,11 @@ from flask import Request, Response, jsonify
 
 from sync.errors import AccountBusyError, UnknownAccountError
 from sync.ports import Mode
+from sync.serve.dispatch import TASK_PATH, Dispatcher
 from sync.serve.request_body import Body, BodyError
 from sync.serve.runner import Runner
 from sync.serve.status import account_statuses
+from sync.serve.task_api import BadTaskError, parse_task, run_task
 
 log = logging.getLogger("sync.http")
 PARAMETERS = {"account", "user", "mode", "dry_run", "allow_deletions", "scheduled", "targeted"}
@@ -100,11 +102,17 @@ def internal_error(what: str, status: int = 500) -> Response:
 
 class Handler:
     """Turns requests into runs. The runner is built on first use and kept for the instance's
-    life (clients and connections are reused across invocations)."""
+    life (clients and connections are reused across invocations). With a dispatcher (runs
+    dispatched as tasks), a scheduled tick enqueues the due connections' tasks, and POST /task
+    runs one."""
 
-    def __init__(self, make_runner: Callable[[], Runner]) -> None:
+    def __init__(
+        self, make_runner: Callable[[], Runner], make_dispatcher: Callable[[Runner], Dispatcher | None] | None = None
+    ) -> None:
         self._make_runner = make_runner
+        self._make_dispatcher = make_dispatcher or (lambda runner: None)
         self._runner: Runner | None = None
+        self._dispatcher: Dispatcher | None = None
         self._lock = threading.Lock()
 
     def _get_runner(self) -> Runner:
@@ -113,6 +121,13 @@ class Handler:
                 self._runner = self._make_runner()
             return self._runner
 
+    def _get_dispatcher(self) -> Dispatcher | None:
+        runner = self._get_runner()
+        with self._lock:
+            if self._dispatcher is None:
+                self._dispatcher = self._make_dispatcher(runner)
+            return self._dispatcher
+
     def __call__(self, request: Request, body: Body | None = None) -> Response:
         """Answer one request; `body` is its fenced body (fenced here when not given)."""
         body = body or Body.fence(request)
@@ -120,13 +135,21 @@ class Handler:
             return self._status()
         if request.method != "POST":
             return answer(405, {"error": "use POST to sync, GET for the status"}, {"Allow": "GET, POST"})
+        if request.path == TASK_PATH:
+            return self._task(body)
         try:
             params = parse(request, body.read(MAX_BODY_BYTES, READ_SECONDS))
         except BodyError as exc:
             return answer(exc.status, {"error": str(exc)})
         except BadRequestError as exc:
             return answer(400, {"error": str(exc)})
+        plain_tick = (
+            params["scheduled"] and not (params["targeted"] or params["dry_run"]) and params["mode"] == "incremental"
+        )
         try:
+            if plain_tick and (dispatcher := self._get_dispatcher()) is not None:
+                enqueued = dispatcher.tick()
+                return answer(503 if enqueued["failed"] else 200, enqueued)
             invocation = self._get_runner().run(**params)
         except UnknownAccountError as exc:
             return answer(404, {"error": f"unknown account: {exc}"})
@@ -135,6 +158,23 @@ class Handler:
         except Exception:
             return internal_error("invocation failed")
         return answer(200, invocation.to_json())
+
+    def _task(self, body: Body) -> Response:
+        """One task's run (sync/serve/task_api.py)."""
+        try:
+            dispatcher = self._get_dispatcher()
+            if dispatcher is None:
+                return answer(404, {"error": "runs are not dispatched as tasks here"})
+            task = parse_task(body.read(MAX_BODY_BYTES, READ_SECONDS))
+        except BodyError as exc:
+            return answer(exc.status, {"error": str(exc)})
+        except BadTaskError as exc:
+            return answer(400, {"error": str(exc)})
+        try:
+            status, data = run_task(dispatcher, task)
+        except Exception:
+            return internal_error("task failed")
+        return answer(status, data)
 
     def _status(self) -> Response:
         try:

@@ -89,6 +89,10 @@ def test_the_page_is_told_its_address_its_rules_and_where_everything_is(tf: dict
         "SYNC_SECRET_PREFIX": "${local.secret_prefix}",
         "SYNC_SYNC_FUNCTION_URL": "${google_cloudfunctions2_function.sync.service_config[0].uri}",
         "SYNC_WEBHOOK_URL": "${google_cloudfunctions2_function.receiver.service_config[0].uri}",
+        # "Sync now" is a task on the runs' queue (tests/infra/test_tasks_queue.py).
+        "SYNC_DISPATCH": "tasks",
+        "SYNC_TASKS_QUEUE": "${google_cloud_tasks_queue.runs.id}",
+        "SYNC_TASKS_SERVICE_ACCOUNT": "${google_service_account.tasks.email}",
     }
     # Nobody may connect until the operator names the accounts; a sign-in lasts a working day.
     assert tf["variable"]["page_accounts"]["default"] == ""

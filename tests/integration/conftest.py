@@ -26,7 +26,7 @@ from sync.state.firestore import FirestoreState
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -83,10 +83,12 @@ def deployment(stack: SandboxStack, firestore_emulator: str, tmp_path: Path) -> 
     process.wait(10)
 
 
-def serve_function(target: str, env: dict[str, str], log_path: Path) -> tuple[str, subprocess.Popen[bytes]]:
+def serve_function(
+    target: str, env: dict[str, str], log_path: Path, port: int | None = None
+) -> tuple[str, subprocess.Popen[bytes]]:
     """main.py's `target` served by functions-framework (gunicorn, as in the cloud) in its own
     process, everything it prints in `log_path`; its address once it answers."""
-    port = _free_port()
+    port = port or free_port()
     address = ["--host", "127.0.0.1", "--port", str(port)]
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(

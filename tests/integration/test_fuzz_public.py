@@ -27,7 +27,9 @@ from hypothesis import strategies as st
 from sandbox.stack import SandboxStack
 from sync.config import settings_from
 from sync.logs import JsonFormatter
+from sync.queue.port import Task
 from sync.secrets.localfile import LocalFileSecrets
+from sync.serve.dispatch import Dispatcher
 from sync.serve.http_api import Handler
 from sync.serve.receiver import Receiver
 from sync.serve.runner import Runner
@@ -200,3 +202,43 @@ def test_the_sync_function_never_fails_on_what_it_is_sent(
         answer = client.open("/", method=method, query_string=query, data=body, content_type=content_type or None)
     assert answer.status_code < 500, answer.get_data()[:200]
     _check_quiet(sync_function)
+
+
+class _Recorded:
+    """A task queue that keeps what it is given (the fuzzed function enqueues for real)."""
+
+    def __init__(self) -> None:
+        self.tasks: list[Task] = []
+
+    def enqueue(self, task: Task) -> bool:
+        self.tasks.append(task)
+        return True
+
+
+@pytest.fixture
+def task_function(stack: SandboxStack, tmp_path: Path) -> Iterator[Served]:
+    app, module = _app("sync_http")
+    settings = settings_from(stack.sync_settings(tmp_path))
+    runner = Runner(settings, SqliteState(settings.sqlite_path), LocalFileSecrets(Path(settings.secrets_file)))
+    module.handler = Handler(lambda: runner, lambda runner: Dispatcher(_Recorded(), runner))
+    served = Served(app)
+    logging.getLogger().addHandler(served.log)
+    yield served
+    logging.getLogger().removeHandler(served.log)
+
+
+text_or_any = st.sampled_from(["", "nobody", "tick", "2026-12-02T12:00:00+00:00", "p@x.example", "1"]) | json_values
+tasks = st.dictionaries(
+    st.sampled_from(["task", "account", "after", "user", "allow_deletions", "x"]), text_or_any, max_size=5
+).map(_dumps)
+
+
+@FUZZ
+@given(method=st.just("POST") | methods, content_type=content_types, body=tasks | bodies)
+def test_the_task_address_never_fails_on_what_it_is_sent(
+    task_function: Served, method: str, content_type: str, body: bytes
+) -> None:
+    with task_function.app.test_client() as client:
+        answer = client.open("/task", method=method, data=body, content_type=content_type or None)
+    assert answer.status_code < 500, answer.get_data()[:200]
+    _check_quiet(task_function)

@@ -66,6 +66,7 @@ class Runner:
         scheduled: bool = False,
         user: str | None = None,
         targeted: bool = False,
+        task: str | None = None,
     ) -> Invocation:
         """Serve one named account (UnknownAccountError, AccountBusyError), and of it only the
         destination of `user` if one is named, or every enabled account (`scheduled`: every
@@ -86,6 +87,11 @@ class Runner:
             if user is not None and record.destination(user) is None:
                 raise UnknownAccountError(f"{account} has no destination for that user")
             records = [record]
+        elif task is not None:
+            record = self.state.account(task)
+            if record is None:
+                raise UnknownAccountError(task)
+            records = self.due_accounts([record])
         else:
             listed = self.state.accounts()
             if scheduled:
@@ -115,8 +121,9 @@ class Runner:
                     break
                 record = self.state.account(record.account_id) or record
             invocation.accounts.append(outcome)
-        if account is not None and invocation.accounts[0].status == "busy":
-            raise AccountBusyError(account)
+        one = account or task
+        if one is not None and invocation.accounts and invocation.accounts[0].status == "busy":
+            raise AccountBusyError(one)
         invocation.sum_up()
         return invocation
 
