@@ -7,7 +7,7 @@ firestore_location = "eur3"
 
 function_memory          = "512Mi"
 function_timeout_seconds = 1800
-function_max_instances   = 3
+function_max_instances   = 10
 
 tick_minutes      = 5
 run_every_minutes = 60
