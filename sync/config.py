@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     google_api_url: HttpUrl | None = None
     google_token_uri: HttpUrl = HttpUrl("https://oauth2.googleapis.com/token")
     google_auth_uri: HttpUrl = HttpUrl("https://accounts.google.com/o/oauth2/auth")
+    # Workspace domain-wide delegation: the service account a Workspace admin authorised
+    # (Terraform's `delegated_service_account` output); empty: no connection may delegate.
+    # Its JWTs are signed by the IAM Credentials API, never by a key; the Admin SDK Directory
+    # reads a connection's group. Both URLs empty mean Google's own; the sandbox sets local ones.
+    delegation_service_account: str = Field("", pattern=r"^[A-Za-z0-9._@-]{0,200}$")
+    iam_credentials_url: HttpUrl | None = None
+    directory_api_url: HttpUrl | None = None
 
     state_backend: Literal["sqlite", "firestore"] = "sqlite"
     sqlite_path: str = ".state/sync.sqlite3"

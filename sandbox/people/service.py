@@ -28,9 +28,10 @@ from sandbox.people.records import (
     _reason,
 )
 from sandbox.people.schema import _Schema
+from sandbox.people.workspace import DIRECTORY_GROUPS, JWT_BEARER, SIGN_BLOB, Workspace, WorkspaceDelegation
 
 
-class PeopleSandbox(PersonWrites, PersonReads, ContactGroups, GoogleConsent, GoogleOAuth):
+class PeopleSandbox(WorkspaceDelegation, PersonWrites, PersonReads, ContactGroups, GoogleConsent, GoogleOAuth):
     """People API v1 for many Google users, told apart by their bearer tokens."""
 
     name = "people"
@@ -95,6 +96,8 @@ class PeopleSandbox(PersonWrites, PersonReads, ContactGroups, GoogleConsent, Goo
         self._lock = threading.RLock()
         self._schema = _Schema()
         self._counter = 1_000_000_000_000_000
+        self.workspaces: dict[str, Workspace] = {}
+        self.signing_keys: dict[str, bytes] = {}
 
     # ---- set-up and inspection ----
 
@@ -187,7 +190,13 @@ class PeopleSandbox(PersonWrites, PersonReads, ContactGroups, GoogleConsent, Goo
     def handle(self, request: Request) -> Response:
         try:
             if request.path == "/token" and request.method == "POST":
+                if parse_qs(request.body.decode()).get("grant_type") == [JWT_BEARER]:
+                    return self._jwt_grant(request)
                 return self._token(request)
+            if request.path.startswith(SIGN_BLOB):
+                return self._sign_blob(request)
+            if request.path.startswith(DIRECTORY_GROUPS):
+                return self._directory(request)
             if request.path == AUTH_PATH and request.method in ("GET", "POST"):
                 return self._authorize(request)
             if request.path in USERINFO_PATHS and request.method in ("GET", "POST"):

@@ -14,7 +14,7 @@ import httplib2
 import httpx
 from google.auth import exceptions as auth_exceptions
 from google.auth import transport
-from google.oauth2.credentials import Credentials
+from google.auth.credentials import Credentials
 from googleapiclient.model import JsonModel
 
 
@@ -45,10 +45,13 @@ class _AuthResponse(transport.Response):
 
 
 class HttpxAuthRequest(transport.Request):
-    """google-auth's transport interface (used to refresh tokens) over an httpx client."""
+    """google-auth's transport interface (used to refresh tokens) over an httpx client.
+    `hosts` sends what google-auth addresses to a fixed host (a key) to another (its value):
+    the sandbox's stand-ins for services whose address google-auth does not let one set."""
 
-    def __init__(self, client: httpx.Client) -> None:
+    def __init__(self, client: httpx.Client, hosts: Mapping[str, str] | None = None) -> None:
         self._client = client
+        self._hosts = dict(hosts or {})
 
     def __call__(
         self,
@@ -59,6 +62,9 @@ class HttpxAuthRequest(transport.Request):
         timeout: float | None = None,
         **kwargs: Any,
     ) -> transport.Response:
+        for host, instead in self._hosts.items():
+            if url.startswith(host + "/"):
+                url = instead + url.removeprefix(host)
         try:
             answer = self._client.request(method, url, content=body, headers=dict(headers or {}))
         except httpx.HTTPError as exc:
@@ -68,7 +74,7 @@ class HttpxAuthRequest(transport.Request):
 
 class HttpxHttp:
     """What googleapiclient needs of an `httplib2.Http`: `request()` answering
-    `(httplib2.Response, bytes)`; authorised with OAuth user credentials."""
+    `(httplib2.Response, bytes)`; authorised with a user's credentials (consented or delegated)."""
 
     def __init__(self, client: httpx.Client, credentials: Credentials) -> None:
         self._client = client

@@ -59,6 +59,9 @@ class DestinationRecord:
     # Google account once the grace period has passed. None: nobody asked for a removal.
     leaving_since: str | None = None
     leaving_reason: str | None = None
+    # Its tokens come from the Workspace's domain-wide delegation, not from a consent: no
+    # secret of its own.
+    delegated: bool = False
 
     @property
     def lease_key(self) -> str:
