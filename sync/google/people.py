@@ -10,13 +10,12 @@ from typing import Any
 
 import httpx
 from google.auth.credentials import Credentials
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from sync.errors import GoogleError
 from sync.google.answers import error_message, in_other_group, person_ref, stamp_of
 from sync.google.calls import Sender
-from sync.google.transport import HttpxHttp, SerializedJsonModel
+from sync.google.transport import service
 from sync.google.writes import PersonWrites
 from sync.ports import BatchLimits, PersonRef, WriteOutcome
 from sync.progress import Announce, unheard
@@ -39,21 +38,12 @@ class PeopleClient:
         attempts: int = 8,
         on_wait: Announce = unheard,
     ) -> None:
-        options = {"api_endpoint": api_url} if api_url else None
-        service = build(
-            "people",
-            "v1",
-            http=HttpxHttp(http, credentials),
-            model=SerializedJsonModel(),
-            static_discovery=True,
-            client_options=options,
-            cache_discovery=False,
-        )
-        # Built once: each call of service.people() builds every method again from the
+        people = service("people", "v1", http, credentials, api_url)
+        # Built once: each call of people.people() builds every method again from the
         # discovery document (a fiftieth of a second each time).
-        self._people = service.people()
+        self._people = people.people()
         self._connections = self._people.connections()
-        self._groups = service.contactGroups()
+        self._groups = people.contactGroups()
         self._members = self._groups.members()
         self._execute = Sender(sleep, attempts, on_wait)
         # Google's limits per call: 200 creates, 200 updates, 500 deletes.

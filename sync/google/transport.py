@@ -15,6 +15,7 @@ import httpx
 from google.auth import exceptions as auth_exceptions
 from google.auth import transport
 from google.auth.credentials import Credentials
+from googleapiclient.discovery import build
 from googleapiclient.model import JsonModel
 
 
@@ -111,3 +112,17 @@ class HttpxHttp:
 
     def close(self) -> None:
         self._client.close()
+
+
+def service(name: str, version: str, http: httpx.Client, credentials: Credentials, api_url: str | None) -> Any:
+    """A googleapiclient service from its bundled discovery document, sending each request
+    once through `http` (`api_url`: another address than Google's, the sandbox's)."""
+    return build(
+        name,
+        version,
+        http=HttpxHttp(http, credentials),
+        model=SerializedJsonModel(),
+        static_discovery=True,
+        client_options={"api_endpoint": api_url} if api_url else None,
+        cache_discovery=False,
+    )

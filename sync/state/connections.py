@@ -118,6 +118,15 @@ class AccountRecord:
     webhook_token_sha256: str | None = None
     # When `accounts add` registered it (ISO 8601): an account that never ran is overdue from then.
     added_at: str | None = None
+    # Workspace delegation: its destinations' tokens come from the domain-wide delegation of
+    # this domain, and only its users may receive. With `team_group`, they are that group's
+    # members, read at every run as `directory_admin`.
+    workspace_domain: str | None = None
+    team_group: str | None = None
+    directory_admin: str | None = None
+    # What the last read of the group could not follow, in sentences for the admin (they name
+    # addresses: shown on the page and in the status, never logged).
+    recipients_notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.teamleader_secret = self.teamleader_secret or f"{self.account_id}-teamleader-tokens"

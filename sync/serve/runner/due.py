@@ -28,12 +28,14 @@ class Schedule:
     def due_accounts(self, listed: list[AccountRecord] | None = None) -> list[AccountRecord]:
         """Enabled accounts that can run, the longest-waiting first so that none starves. An
         account to reconnect waits for a person, and so does one whose every destination is
-        to reconnect or held before a mass deletion. (A scheduled invocation serves, of these,
+        to reconnect or held before a mass deletion. A Workspace's connection is the exception:
+        its admin mends a refused delegation in the Admin console, which the sync is not told
+        of, so it looks again at its turn, backing off. (A scheduled invocation serves, of these,
         the ones whose turn it is: `is_due`.)"""
         records = [
             r
             for r in (self.state.accounts() if listed is None else listed)
-            if r.enabled and r.status != "needs_reauth" and any(map(runnable, r.targets))
+            if r.enabled and (r.status != "needs_reauth" or r.workspace_domain) and _has_work(r)
         ]
         return sorted(records, key=lambda r: r.last_run or "")
 
@@ -66,3 +68,8 @@ class Schedule:
             return False
         last = datetime.fromisoformat(record.last_full_run).timestamp()
         return self.clock() - last >= self.settings.full_run_every_hours * 3600
+
+
+def _has_work(record: AccountRecord) -> bool:
+    """A destination to serve, or a group that may name one at this run."""
+    return any(map(runnable, record.targets)) or bool(record.team_group)
