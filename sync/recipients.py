@@ -5,6 +5,7 @@ read by the caller."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -126,3 +127,55 @@ def _leave_unless_member(
         return
     destination.leave(SUSPENDED if key in suspended else left(group), now)
     changes.left.append(destination.name)
+
+
+# Where a connection's recipients are set (the CLI, the admin's page): the same rules for both.
+ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+UNLISTED = "no longer listed for this connection"
+
+
+def set_group(record: AccountRecord, group: str, admin: str, domain: str | None = None) -> None:
+    """Make the connection's team every member of `group`, read as `admin`, in the Workspace
+    `domain` (default: the group's). ValueError says in a sentence what is wrong."""
+    group, admin = group.strip(), admin.strip()
+    for address in (group, admin):
+        if not ADDRESS.fullmatch(address):
+            raise ValueError(f"{address or 'an empty value'} is not an address")
+    domain = (domain or group.rpartition("@")[2]).strip().casefold()
+    if (problem := outside(admin, domain)) is not None:
+        raise ValueError(problem)
+    record.workspace_domain, record.team_group, record.directory_admin = domain, group, admin
+    record.recipients_notes = []
+
+
+def set_listed(record: AccountRecord, users: list[str], domain: str, now: str, secret_prefix: str = "") -> None:
+    """Make the connection's team the listed users of Workspace `domain`, reached by
+    delegation; a delegated destination not listed any more leaves. ValueError refuses an
+    address outside the domain (or past the connection's share) before anything changes."""
+    domain = domain.strip().casefold()
+    listed = list(dict.fromkeys(u.strip() for u in users if u.strip()))
+    if not listed:
+        raise ValueError("name at least one address")
+    for user in listed:
+        if not ADDRESS.fullmatch(user):
+            raise ValueError(f"{user} is not an address")
+        if (problem := outside(user, domain)) is not None:
+            raise ValueError(problem)
+    new = [u for u in listed if record.destination(u) is None]
+    if len(record.targets) + len(new) > MAX_DESTINATIONS:
+        raise ValueError(f"a connection serves at most {MAX_DESTINATIONS} users")
+    record.workspace_domain, record.team_group, record.directory_admin = domain, None, None
+    record.recipients_notes = []
+    keys = {u.casefold() for u in listed}
+    for user in listed:
+        destination = record.destination(user)
+        if destination is None:
+            destination = new_destination(record.account_id, user, secret_prefix)
+            destination.delegated = True
+            record.targets.append(destination)
+        elif destination.leaving_since is not None and destination.leaving_reason == UNLISTED:
+            destination.enabled, destination.leaving_since, destination.leaving_reason = True, None, None
+    for destination in record.targets:
+        unlisted = destination.user is not None and destination.user.casefold() not in keys
+        if destination.delegated and destination.enabled and unlisted:
+            destination.leave(UNLISTED, now)
