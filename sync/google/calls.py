@@ -32,8 +32,14 @@ class Sender:
     """Executes googleapiclient requests under the retry policy, counting every attempt."""
 
     def __init__(
-        self, sleep: Callable[[float], None] = time.sleep, attempts: int = 8, on_wait: Announce = unheard
+        self,
+        sleep: Callable[[float], None] = time.sleep,
+        attempts: int = 8,
+        on_wait: Announce = unheard,
+        http: Any = None,
     ) -> None:
+        # The user's transport, when the request was made by a service users share.
+        self._http = http
         self._sleep = sleep
         self._attempts = attempts
         self._on_wait = on_wait
@@ -48,7 +54,7 @@ class Sender:
             self.calls += 1
             self.writes += write
             try:
-                return request.execute(num_retries=0)
+                return request.execute(http=self._http, num_retries=0)
             except RefreshError as exc:
                 if exc.retryable:  # 5xx, 429 or a timeout at the token endpoint: not a refusal
                     raise _TransientError("token endpoint") from exc

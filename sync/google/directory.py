@@ -10,7 +10,7 @@ import httpx
 from google.auth.credentials import Credentials
 
 from sync.google.calls import Sender
-from sync.google.transport import service
+from sync.google.transport import HttpxHttp, shared_service
 from sync.recipients import Member
 
 # The most members one page holds.
@@ -28,8 +28,8 @@ class DirectoryClient:
         api_url: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._members = service("admin", "directory_v1", http, credentials, api_url).members()
-        self._execute = Sender(sleep)
+        self._members = shared_service("admin", "directory_v1", api_url).members()
+        self._execute = Sender(sleep, http=HttpxHttp(http, credentials))
 
     def members(self, group: str) -> list[Member]:
         """Every direct member of `group` (nested groups are members of type GROUP)."""

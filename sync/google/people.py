@@ -4,6 +4,7 @@ retried is `sync.google.calls`; how Google's answers are read is `sync.google.an
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,7 +16,7 @@ from googleapiclient.errors import HttpError
 from sync.errors import GoogleError
 from sync.google.answers import error_message, in_other_group, person_ref, stamp_of
 from sync.google.calls import Sender
-from sync.google.transport import service
+from sync.google.transport import HttpxHttp, shared_service
 from sync.google.writes import PersonWrites
 from sync.ports import BatchLimits, PersonRef, WriteOutcome
 from sync.progress import Announce, unheard
@@ -23,6 +24,15 @@ from sync.progress import Announce, unheard
 SCOPES = ["https://www.googleapis.com/auth/contacts"]
 GET_BATCH = 200
 MEMBERS_BATCH = 1000
+
+
+@functools.cache
+def _resources(api_url: str | None) -> tuple[Any, Any, Any, Any]:
+    """The People API's resources, built once for every user: each call of people() builds
+    every method again from the discovery document (a fiftieth of a second, and memory)."""
+    people = shared_service("people", "v1", api_url)
+    persons, groups = people.people(), people.contactGroups()
+    return persons, persons.connections(), groups, groups.members()
 
 
 class PeopleClient:
@@ -38,14 +48,9 @@ class PeopleClient:
         attempts: int = 8,
         on_wait: Announce = unheard,
     ) -> None:
-        people = service("people", "v1", http, credentials, api_url)
-        # Built once: each call of people.people() builds every method again from the
-        # discovery document (a fiftieth of a second each time).
-        self._people = people.people()
-        self._connections = self._people.connections()
-        self._groups = people.contactGroups()
-        self._members = self._groups.members()
-        self._execute = Sender(sleep, attempts, on_wait)
+        self._people, self._connections, self._groups, self._members = _resources(api_url)
+        # Every request goes out through this user's own transport and credentials.
+        self._execute = Sender(sleep, attempts, on_wait, HttpxHttp(http, credentials))
         # Google's limits per call: 200 creates, 200 updates, 500 deletes.
         self.limits = BatchLimits()
         self._persons = PersonWrites(self._people, self._execute, self.get)

@@ -7,6 +7,7 @@ a request is sent exactly once; retrying is the caller's decision, made per meth
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -114,13 +115,23 @@ class HttpxHttp:
         self._client.close()
 
 
-def service(name: str, version: str, http: httpx.Client, credentials: Credentials, api_url: str | None) -> Any:
-    """A googleapiclient service from its bundled discovery document, sending each request
-    once through `http` (`api_url`: another address than Google's, the sandbox's)."""
+class _Unbound:
+    """The http of a service many users share: each request goes out with its user's own
+    (`Sender`), never through this one."""
+
+    def request(self, *args: Any, **kwargs: Any) -> tuple[httplib2.Response, bytes]:
+        raise RuntimeError("a shared service's request was sent without its user's http")
+
+
+@functools.cache
+def shared_service(name: str, version: str, api_url: str | None) -> Any:
+    """One googleapiclient service per API and address for the whole process, from its bundled
+    discovery document: building one holds about 3 MiB, so a run's users share it and each
+    request is sent with the user's own `HttpxHttp` (`api_url`: the sandbox's address)."""
     return build(
         name,
         version,
-        http=HttpxHttp(http, credentials),
+        http=_Unbound(),
         model=SerializedJsonModel(),
         static_discovery=True,
         client_options={"api_endpoint": api_url} if api_url else None,

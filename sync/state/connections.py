@@ -13,8 +13,10 @@ AccountStatus = Literal["ok", "needs_reauth", "failing", "held"]
 # lives under the connection's own key and its user is not named.
 DEFAULT_DESTINATION = "default"
 # Google users one connection serves: a company change is committed with every user's
-# bookmark in one write, and Firestore takes at most 500 writes in one (100 are companies).
-MAX_DESTINATIONS = 100
+# bookmark in one write, which holds at most 500 documents: 100 companies (COMPANY_FLUSH), the
+# connection's own, and one per user leave room for 399; 300 keeps a margin (a whole Workspace
+# group of 200 fits).
+MAX_DESTINATIONS = 300
 # Between a connection's id and a destination's name in the destination's state key; an
 # account id cannot hold it, so no key of one connection is another's.
 KEY_SEPARATOR = "~"
