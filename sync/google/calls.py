@@ -17,6 +17,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from sync.errors import AmbiguousWriteError, GoogleError, ReauthRequiredError
 from sync.google.answers import error_message, oauth_error
+from sync.google.pace import WritePace
 from sync.progress import Announce, Wait, unheard
 
 
@@ -37,9 +38,12 @@ class Sender:
         attempts: int = 8,
         on_wait: Announce = unheard,
         http: Any = None,
+        pace: WritePace | None = None,
     ) -> None:
         # The user's transport, when the request was made by a service users share.
         self._http = http
+        # Keeps the user's writes (each attempt) within Google's per-user quota.
+        self._pace = pace
         self._sleep = sleep
         self._attempts = attempts
         self._on_wait = on_wait
@@ -51,6 +55,8 @@ class Sender:
         once retries are spent, AmbiguousWriteError when a create's answer was lost."""
 
         def attempt() -> Any:
+            if write and self._pace is not None:
+                self._pace.take()
             self.calls += 1
             self.writes += write
             try:

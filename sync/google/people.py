@@ -16,6 +16,7 @@ from googleapiclient.errors import HttpError
 from sync.errors import GoogleError
 from sync.google.answers import error_message, in_other_group, person_ref, stamp_of
 from sync.google.calls import Sender
+from sync.google.pace import WritePace
 from sync.google.transport import HttpxHttp, shared_service
 from sync.google.writes import PersonWrites
 from sync.ports import BatchLimits, PersonRef, WriteOutcome
@@ -47,10 +48,11 @@ class PeopleClient:
         sleep: Callable[[float], None] = time.sleep,
         attempts: int = 8,
         on_wait: Announce = unheard,
+        pace: WritePace | None = None,
     ) -> None:
         self._people, self._connections, self._groups, self._members = _resources(api_url)
         # Every request goes out through this user's own transport and credentials.
-        self._execute = Sender(sleep, attempts, on_wait, HttpxHttp(http, credentials))
+        self._execute = Sender(sleep, attempts, on_wait, HttpxHttp(http, credentials), pace)
         # Google's limits per call: 200 creates, 200 updates, 500 deletes.
         self.limits = BatchLimits()
         self._persons = PersonWrites(self._people, self._execute, self.get)

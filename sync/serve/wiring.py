@@ -16,6 +16,7 @@ from sync.config import Settings, url
 from sync.engine import ConnectionReport, DestinationConfig, Engine, EngineOptions, RunReport
 from sync.errors import ConfigError
 from sync.google.delegation import Delegation
+from sync.google.pace import WritePace
 from sync.google.people import SCOPES, PeopleClient
 from sync.ports import Destination
 from sync.progress import Announce, ProgressSink, unheard
@@ -120,6 +121,7 @@ def people_client(
     sleep: Callable[[float], None] = time.sleep,
     on_wait: Announce = unheard,
     apps: dict[str, tuple[str, str]] | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> PeopleClient:
     """A People client for the Google user whose tokens are in secret `name`. `apps` keeps the
     OAuth clients' ids and secrets a run has read already, by secret name (each read of a secret
@@ -146,7 +148,7 @@ def people_client(
         token_uri=url(settings.google_token_uri),
         scopes=SCOPES,
     )
-    return _people(settings, credentials, http, sleep, on_wait)
+    return _people(settings, credentials, http, sleep, on_wait, clock)
 
 
 def _people(
@@ -155,8 +157,11 @@ def _people(
     http: httpx.Client,
     sleep: Callable[[float], None],
     on_wait: Announce,
+    clock: Callable[[], float],
 ) -> PeopleClient:
-    return PeopleClient(http, credentials, api_url=url(settings.google_api_url) or None, sleep=sleep, on_wait=on_wait)
+    pace = WritePace(settings.google_writes_per_minute, clock=clock, sleep=sleep, on_wait=on_wait)
+    api_url = url(settings.google_api_url) or None
+    return PeopleClient(http, credentials, api_url=api_url, sleep=sleep, on_wait=on_wait, pace=pace)
 
 
 def open_delegation(settings: Settings, http: httpx.Client) -> Delegation:
@@ -175,9 +180,10 @@ def delegated_people_client(
     http: httpx.Client,
     sleep: Callable[[float], None] = time.sleep,
     on_wait: Announce = unheard,
+    clock: Callable[[], float] = time.time,
 ) -> PeopleClient:
     """A People client acting as Workspace user `user` through the domain-wide delegation."""
-    return _people(settings, delegation.credentials(user, SCOPES), http, sleep, on_wait)
+    return _people(settings, delegation.credentials(user, SCOPES), http, sleep, on_wait, clock)
 
 
 def destination_config(record: DestinationRecord) -> DestinationConfig:
@@ -218,9 +224,9 @@ def run_connection(
             try:
                 if target.delegated and target.user:
                     delegation = delegation or open_delegation(settings, http)
-                    client = delegated_people_client(settings, delegation, target.user, http, sleep, on_wait)
+                    client = delegated_people_client(settings, delegation, target.user, http, sleep, on_wait, clock)
                 else:
-                    client = people_client(settings, secrets, target.google_secret, http, sleep, on_wait, apps)
+                    client = people_client(settings, secrets, target.google_secret, http, sleep, on_wait, apps, clock)
             except ConfigError as exc:
                 unconnected[target.name] = exc
                 continue
