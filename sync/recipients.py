@@ -131,7 +131,9 @@ def _leave_unless_member(
 
 # Where a connection's recipients are set (the CLI, the admin's page): the same rules for both.
 ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+DOMAIN_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+")
 UNLISTED = "no longer listed for this connection"
+NO_LONGER_DELEGATED = "the connection no longer reaches its users by the Workspace's delegation"
 
 
 def set_group(record: AccountRecord, group: str, admin: str, domain: str | None = None) -> None:
@@ -142,6 +144,8 @@ def set_group(record: AccountRecord, group: str, admin: str, domain: str | None 
         if not ADDRESS.fullmatch(address):
             raise ValueError(f"{address or 'an empty value'} is not an address")
     domain = (domain or group.rpartition("@")[2]).strip().casefold()
+    if not DOMAIN_NAME.fullmatch(domain):
+        raise ValueError(f"{domain or 'an empty value'} is not a domain: it looks like acme.com")
     if (problem := outside(admin, domain)) is not None:
         raise ValueError(problem)
     record.workspace_domain, record.team_group, record.directory_admin = domain, group, admin
@@ -153,6 +157,8 @@ def set_listed(record: AccountRecord, users: list[str], domain: str, now: str, s
     delegation; a delegated destination not listed any more leaves. ValueError refuses an
     address outside the domain (or past the connection's share) before anything changes."""
     domain = domain.strip().casefold()
+    if not DOMAIN_NAME.fullmatch(domain):
+        raise ValueError(f"{domain or 'an empty value'} is not a domain: it looks like acme.com")
     listed = list(dict.fromkeys(u.strip() for u in users if u.strip()))
     if not listed:
         raise ValueError("name at least one address")
@@ -179,3 +185,13 @@ def set_listed(record: AccountRecord, users: list[str], domain: str, now: str, s
         unlisted = destination.user is not None and destination.user.casefold() not in keys
         if destination.delegated and destination.enabled and unlisted:
             destination.leave(UNLISTED, now)
+
+
+def set_consented(record: AccountRecord, now: str) -> None:
+    """Back to each person connecting their own Google account: the users reached by the
+    delegation leave."""
+    record.workspace_domain, record.team_group, record.directory_admin = None, None, None
+    record.recipients_notes = []
+    for destination in record.targets:
+        if destination.delegated and destination.enabled:
+            destination.leave(NO_LONGER_DELEGATED, now)

@@ -182,6 +182,15 @@ class PeopleSandbox(WorkspaceDelegation, PersonWrites, PersonReads, ContactGroup
             if body["user"] not in self.users:
                 self.add_user(body["user"])
             return Response(200, {"refresh_token": self.issue_refresh_token(body["user"])})
+        if request.path == "/_sandbox/workspace":
+            # A Workspace that delegated to a service account, and a group of its users.
+            self.add_workspace(body["domain"], body["admin"])
+            self.delegate(body["domain"], body["service_account"], body["scopes"])
+            for user in body.get("members", []):
+                self.users.setdefault(user, GoogleUser(user))
+            if "group" in body:
+                self.set_group(body["group"], {user: "USER" for user in body.get("members", [])})
+            return Response(204)
         if request.path == "/_sandbox/interactive_consent":
             self.interactive_consent = bool(body.get("on", True))
             return Response(200, {"interactive_consent": self.interactive_consent})

@@ -26,6 +26,7 @@ PATHS = [
     "/admin",
     "/admin/rules",
     "/admin/off",
+    "/admin/recipients",
     "/signout",
     "/auth/teamleader",
     "/auth/teamleader/start",
@@ -35,7 +36,7 @@ PATHS = [
     "/static/page.css",
 ]
 FIELDS = ["csrf", "group", "scope", "tags", "region", "enabled", "remove", "who", "team", "teams", "people", "domains"]
-FIELDS += ["destination", "state", "code", "error", "q", "next"]
+FIELDS += ["destination", "state", "code", "error", "q", "next", "recipients", "admin", "domain", "listed"]
 
 
 @pytest.fixture
