@@ -12,6 +12,7 @@ import pytest
 
 from sandbox.datagen import generate
 from sandbox.stack import SandboxStack
+from sync.logs import JsonFormatter
 from sync.recipients import SUSPENDED
 from sync.serve.runner.connection import DELEGATION_REFUSED
 from sync.state.connections import AccountRecord, destination_name
@@ -141,3 +142,23 @@ def test_a_group_read_as_empty_removes_nobody(stack: SandboxStack, sqlite_state:
     ann = record.destination("ann@acme.com")
     assert ann is not None and ann.enabled and ann.leaving_since is None
     assert record.recipients_notes == [f"{GROUP} lists no active member: nobody is removed until it lists some"]
+
+
+def test_the_logs_of_a_groups_runs_name_no_address(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    members = {"ann@acme.com": "USER", "bob@acme.com": "USER", "joe@gmail.com": "USER"}
+    team = group_team(stack, sqlite_state, tmp_path, members)
+    with caplog.at_level(logging.DEBUG):
+        make_runner(team).run()
+        stack.people.suspend_user("bob@acme.com")
+        stack.people.set_group(GROUP, {"ann@acme.com": "USER", "bob@acme.com": "USER"})
+        stack.clock.advance(3600)
+        make_runner(team).run()
+        stack.people.delegate("acme.com", "tl-sync-delegate@sandbox-project.iam.gserviceaccount.com", [])
+        stack.clock.advance(3600)
+        make_runner(team).run()
+    lines = "\n".join(JsonFormatter().format(record) for record in caplog.records)
+    assert "team group read" in lines and DELEGATION_REFUSED in lines
+    for address in ("ann@acme.com", "bob@acme.com", "joe@gmail.com", "admin@acme.com", GROUP):
+        assert address not in lines
