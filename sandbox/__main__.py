@@ -56,6 +56,9 @@ def serve() -> None:
     parser.add_argument("--secretmanager-port", type=int, default=0)
     parser.add_argument("--propagation-delay", type=float, default=0.0, help="seconds before Google lists show writes")
     parser.add_argument(
+        "--write-quota-per-minute", type=int, default=600, help="People API writes a user may send a minute"
+    )
+    parser.add_argument(
         "--write-env",
         metavar="DIR",
         help="write DIR/sync.env (SYNC_* settings) and DIR/secrets.json (client ids, the account's tokens)",
@@ -69,7 +72,10 @@ def serve() -> None:
             "secretmanager": args.secretmanager_port,
         },
         teamleader_options={"rate_limit": args.rate_limit},
-        people_options={"propagation_delay": args.propagation_delay},
+        people_options={
+            "propagation_delay": args.propagation_delay,
+            "write_quota_per_minute": args.write_quota_per_minute,
+        },
     )
     stack.servers["teamleader"].faults.latency_ms = args.teamleader_latency_ms
     stack.servers["people"].faults.latency_ms = args.people_latency_ms

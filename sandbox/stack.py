@@ -18,6 +18,8 @@ from sandbox.teamleader import TeamleaderSandbox
 
 TEAMLEADER_CLIENT = ("sandbox-teamleader-client", "sandbox-teamleader-secret")
 GOOGLE_CLIENT = ("sandbox-google-client.apps.googleusercontent.com", "sandbox-google-secret")
+# The service account a Workspace of the sandbox may delegate to (Terraform makes the real one).
+DELEGATED_SERVICE_ACCOUNT = "tl-sync-delegate@sandbox-project.iam.gserviceaccount.com"
 # The name both consent pages show for the product.
 APP_NAME = "Teamleader Contacts Sync"
 # Where the sync looks for the OAuth apps' clients and an account's tokens (its secret names).
@@ -82,6 +84,7 @@ class SandboxStack:
         )
         stack.teamleader.add_client(*TEAMLEADER_CLIENT, name=APP_NAME)
         stack.people.add_client(*GOOGLE_CLIENT, name=APP_NAME)
+        stack.people.add_service_account(DELEGATED_SERVICE_ACCOUNT)
         ports = ports or {}
         for app in (stack.teamleader, stack.people, stack.secretmanager):
             stack.servers[app.name] = SandboxServer(app, port=ports.get(app.name, 0)).start()
@@ -133,6 +136,9 @@ class SandboxStack:
             "SYNC_GOOGLE_API_URL": self.url("people"),
             "SYNC_GOOGLE_TOKEN_URI": self.url("people") + "/token",
             "SYNC_GOOGLE_AUTH_URI": self.url("people") + "/o/oauth2/auth",
+            "SYNC_DELEGATION_SERVICE_ACCOUNT": DELEGATED_SERVICE_ACCOUNT,
+            "SYNC_IAM_CREDENTIALS_URL": self.url("people"),
+            "SYNC_DIRECTORY_API_URL": self.url("people"),
             "SYNC_SECRETS_FILE": str((directory / SECRETS_FILE).resolve()),
             "SYNC_SQLITE_PATH": str((directory / "state.sqlite3").resolve()),
         }

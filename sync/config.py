@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     google_api_url: HttpUrl | None = None
     google_token_uri: HttpUrl = HttpUrl("https://oauth2.googleapis.com/token")
     google_auth_uri: HttpUrl = HttpUrl("https://accounts.google.com/o/oauth2/auth")
+    # Workspace domain-wide delegation: the service account a Workspace admin authorised
+    # (Terraform's `delegated_service_account` output); empty: no connection may delegate.
+    # Its JWTs are signed by the IAM Credentials API, never by a key; the Admin SDK Directory
+    # reads a connection's group. Both URLs empty mean Google's own; the sandbox sets local ones.
+    delegation_service_account: str = Field("", pattern=r"^[A-Za-z0-9._@-]{0,200}$")
+    iam_credentials_url: HttpUrl | None = None
+    directory_api_url: HttpUrl | None = None
 
     state_backend: Literal["sqlite", "firestore"] = "sqlite"
     sqlite_path: str = ".state/sync.sqlite3"
@@ -65,6 +72,11 @@ class Settings(BaseSettings):
     # Teamleader's documented limit per integration and Teamleader account: the sync keeps its
     # own calls within it in any sliding minute, even where answers carry no rate headers.
     teamleader_calls_per_minute: int = Field(200, ge=1)
+    # Each Google user's writes in any sliding minute: the People API's per-user quota
+    # "Critical write requests per minute per user" is not published (only the Cloud console
+    # shows it, and projects differ: 30 to 180 reported, /work/shared/reference). 30, the lowest,
+    # assuming each mutate request (a batch of 200 too) counts one; raise it to the console's.
+    google_writes_per_minute: int = Field(30, ge=1)
     # A connection's destinations written at the same time (threads): each Google user has
     # its own write quota, so a team's run is not the sum of its members' writes.
     parallel_destinations: int = Field(20, ge=1, le=64)

@@ -31,6 +31,11 @@ class ReauthRequiredError(SyncError):
         self.oauth_error = code
 
 
+class DelegationRefusedError(SyncError):
+    """The Workspace refused the domain-wide delegation (revoked, a scope missing, the admin
+    named for the group gone): one problem of the connection, for its admin to solve."""
+
+
 class TokenStoreError(SyncError):
     """A rotated refresh token could not be stored: the one error that must page a person."""
 

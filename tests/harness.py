@@ -61,6 +61,20 @@ class Harness:
         self.state.put_account(self.account)
         return destination
 
+    def add_delegated(self, user: str, **fields: Any) -> DestinationRecord:
+        """A Workspace user of the team, reached through the domain-wide delegation (no consent,
+        no secret), registered as a destination of the account."""
+        if user not in self.stack.people.users:
+            self.stack.people.add_user(user)
+        destination = new_destination(self.account.account_id, user)
+        destination.delegated = True
+        for name, value in fields.items():
+            setattr(destination, name, value)
+        self.account = self.state.account(self.account.account_id) or self.account
+        self.account.targets.append(destination)
+        self.state.put_account(self.account)
+        return destination
+
     @property
     def destination(self) -> DestinationRecord:
         """The account's first destination (the default one, unless a test replaced it)."""

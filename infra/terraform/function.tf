@@ -97,6 +97,8 @@ resource "google_cloudfunctions2_function" "sync" {
       SYNC_SECRETS_BACKEND        = "secretmanager"
       SYNC_SECRET_MANAGER_PROJECT = var.project_id
       SYNC_SECRET_PREFIX          = local.secret_prefix
+      # The account whose JWTs the runtime signs for Workspace delegation (delegation.tf).
+      SYNC_DELEGATION_SERVICE_ACCOUNT = google_service_account.delegate.email
       # A run stops taking new batches a minute before the function's timeout, and before
       # Cloud Scheduler stops waiting for it.
       SYNC_TIME_BUDGET_SECONDS   = tostring(local.attempt_deadline_seconds - 60)

@@ -103,5 +103,6 @@ resource "time_sleep" "iam_settle" {
     google_project_iam_member.page_secret_creator,
     google_project_iam_member.page_token_secrets,
     google_secret_manager_secret_iam_member.page_client_access,
+    google_service_account_iam_member.runtime_signs_as_delegate,
   ]
 }

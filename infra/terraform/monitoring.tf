@@ -5,8 +5,9 @@ locals {
   function_logs = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.name}\""
   # Three metrics with an `account` label (one series per account that logged such a line).
   metrics = {
-    # An account whose refresh token was refused (or could not be stored): a person must reconnect it.
-    needs-reconnect = "jsonPayload.message=(\"a refresh token was refused: the account must be reconnected\" OR \"a rotated refresh token could not be stored; reconnect the account\")"
+    # An account whose refresh token was refused (or could not be stored), or whose Workspace refused
+    # the delegation: a person must reconnect it, or an admin authorise it again.
+    needs-reconnect = "jsonPayload.message=(\"a refresh token was refused: the account must be reconnected\" OR \"a rotated refresh token could not be stored; reconnect the account\" OR \"the Workspace refused the delegation: an admin must authorise it again\")"
     # A run that failed after another failed one.
     failing = "jsonPayload.message=\"account run failed\" AND jsonPayload.failures_in_a_row>=2"
     # Named by every scheduled tick while an enabled account goes without an ordinary run past

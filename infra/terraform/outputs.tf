@@ -34,3 +34,13 @@ output "google_redirect_uri" {
   description = "The authorized redirect URI of the Google \"Web application\" OAuth client."
   value       = "${local.page_url}/auth/google"
 }
+
+output "delegated_client_id" {
+  description = "The client id a Workspace admin authorises for domain-wide delegation (Admin console → Security → Access and data control → API controls → Manage Domain Wide Delegation)."
+  value       = google_service_account.delegate.unique_id
+}
+
+output "delegated_scopes" {
+  description = "The OAuth scopes the Workspace admin enters beside the client id, comma-separated."
+  value       = local.delegated_scopes
+}

@@ -28,9 +28,10 @@ from sandbox.people.records import (
     _reason,
 )
 from sandbox.people.schema import _Schema
+from sandbox.people.workspace import DIRECTORY_GROUPS, JWT_BEARER, SIGN_BLOB, Workspace, WorkspaceDelegation
 
 
-class PeopleSandbox(PersonWrites, PersonReads, ContactGroups, GoogleConsent, GoogleOAuth):
+class PeopleSandbox(WorkspaceDelegation, PersonWrites, PersonReads, ContactGroups, GoogleConsent, GoogleOAuth):
     """People API v1 for many Google users, told apart by their bearer tokens."""
 
     name = "people"
@@ -95,6 +96,8 @@ class PeopleSandbox(PersonWrites, PersonReads, ContactGroups, GoogleConsent, Goo
         self._lock = threading.RLock()
         self._schema = _Schema()
         self._counter = 1_000_000_000_000_000
+        self.workspaces: dict[str, Workspace] = {}
+        self.signing_keys: dict[str, bytes] = {}
 
     # ---- set-up and inspection ----
 
@@ -179,6 +182,15 @@ class PeopleSandbox(PersonWrites, PersonReads, ContactGroups, GoogleConsent, Goo
             if body["user"] not in self.users:
                 self.add_user(body["user"])
             return Response(200, {"refresh_token": self.issue_refresh_token(body["user"])})
+        if request.path == "/_sandbox/workspace":
+            # A Workspace that delegated to a service account, and a group of its users.
+            self.add_workspace(body["domain"], body["admin"])
+            self.delegate(body["domain"], body["service_account"], body["scopes"])
+            for user in body.get("members", []):
+                self.users.setdefault(user, GoogleUser(user))
+            if "group" in body:
+                self.set_group(body["group"], {user: "USER" for user in body.get("members", [])})
+            return Response(204)
         if request.path == "/_sandbox/interactive_consent":
             self.interactive_consent = bool(body.get("on", True))
             return Response(200, {"interactive_consent": self.interactive_consent})
@@ -187,7 +199,13 @@ class PeopleSandbox(PersonWrites, PersonReads, ContactGroups, GoogleConsent, Goo
     def handle(self, request: Request) -> Response:
         try:
             if request.path == "/token" and request.method == "POST":
+                if parse_qs(request.body.decode()).get("grant_type") == [JWT_BEARER]:
+                    return self._jwt_grant(request)
                 return self._token(request)
+            if request.path.startswith(SIGN_BLOB):
+                return self._sign_blob(request)
+            if request.path.startswith(DIRECTORY_GROUPS):
+                return self._directory(request)
             if request.path == AUTH_PATH and request.method in ("GET", "POST"):
                 return self._authorize(request)
             if request.path in USERINFO_PATHS and request.method in ("GET", "POST"):

@@ -21,19 +21,24 @@ class Ledger:
         self._known: dict[str, Entry] = {}
 
     def prefetch(self, teamleader_ids: Iterable[str]) -> None:
-        """Read the entries of a page of contacts in one go, before they are decided."""
-        wanted = [tid for tid in teamleader_ids if tid not in self._known]
+        """Read the entries of a page of contacts in one go, before they are decided. Only
+        that page's are kept from then on: a lane holds a chunk of its id map, not all of it,
+        so a run's memory does not grow with its users times their contacts. (What is
+        dropped is what the store holds: every entry here was read or committed.)"""
+        ids = list(dict.fromkeys(teamleader_ids))
+        kept = {tid: self._known[tid] for tid in ids if tid in self._known}
+        wanted = [tid for tid in ids if tid not in kept]
         if wanted:
-            self._known.update(self.state.entries(self.account, wanted))
+            kept.update(self.state.entries(self.account, wanted))
+        self._known = kept
 
     def get(self, teamleader_id: str) -> Entry | None:
         return self._known.get(teamleader_id)
 
     def load_all(self) -> list[Entry]:
-        """Every entry of the account (the full run's reconciliation needs them all)."""
-        entries = list(self.state.all_entries(self.account))
-        self._known.update({e.teamleader_id: e for e in entries})
-        return entries
+        """Every entry of the account (the full run's reconciliation needs them all), read
+        for the caller and not kept."""
+        return list(self.state.all_entries(self.account))
 
     def record_intent(self, intent: Intent) -> None:
         """Write down a create batch before it is sent."""

@@ -17,6 +17,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from sync.errors import AmbiguousWriteError, GoogleError, ReauthRequiredError
 from sync.google.answers import error_message, oauth_error
+from sync.google.pace import WritePace
 from sync.progress import Announce, Wait, unheard
 
 
@@ -32,8 +33,17 @@ class Sender:
     """Executes googleapiclient requests under the retry policy, counting every attempt."""
 
     def __init__(
-        self, sleep: Callable[[float], None] = time.sleep, attempts: int = 8, on_wait: Announce = unheard
+        self,
+        sleep: Callable[[float], None] = time.sleep,
+        attempts: int = 8,
+        on_wait: Announce = unheard,
+        http: Any = None,
+        pace: WritePace | None = None,
     ) -> None:
+        # The user's transport, when the request was made by a service users share.
+        self._http = http
+        # Keeps the user's writes (each attempt) within Google's per-user quota.
+        self._pace = pace
         self._sleep = sleep
         self._attempts = attempts
         self._on_wait = on_wait
@@ -45,10 +55,12 @@ class Sender:
         once retries are spent, AmbiguousWriteError when a create's answer was lost."""
 
         def attempt() -> Any:
+            if write and self._pace is not None:
+                self._pace.take()
             self.calls += 1
             self.writes += write
             try:
-                return request.execute(num_retries=0)
+                return request.execute(http=self._http, num_retries=0)
             except RefreshError as exc:
                 if exc.retryable:  # 5xx, 429 or a timeout at the token endpoint: not a refusal
                     raise _TransientError("token endpoint") from exc

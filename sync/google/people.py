@@ -4,19 +4,20 @@ retried is `sync.google.calls`; how Google's answers are read is `sync.google.an
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
-from google.oauth2.credentials import Credentials
-from googleapiclient.discovery import build
+from google.auth.credentials import Credentials
 from googleapiclient.errors import HttpError
 
 from sync.errors import GoogleError
 from sync.google.answers import error_message, in_other_group, person_ref, stamp_of
 from sync.google.calls import Sender
-from sync.google.transport import HttpxHttp, SerializedJsonModel
+from sync.google.pace import WritePace
+from sync.google.transport import HttpxHttp, shared_service
 from sync.google.writes import PersonWrites
 from sync.ports import BatchLimits, PersonRef, WriteOutcome
 from sync.progress import Announce, unheard
@@ -24,6 +25,15 @@ from sync.progress import Announce, unheard
 SCOPES = ["https://www.googleapis.com/auth/contacts"]
 GET_BATCH = 200
 MEMBERS_BATCH = 1000
+
+
+@functools.cache
+def _resources(api_url: str | None) -> tuple[Any, Any, Any, Any]:
+    """The People API's resources, built once for every user: each call of people() builds
+    every method again from the discovery document (a fiftieth of a second, and memory)."""
+    people = shared_service("people", "v1", api_url)
+    persons, groups = people.people(), people.contactGroups()
+    return persons, persons.connections(), groups, groups.members()
 
 
 class PeopleClient:
@@ -38,24 +48,11 @@ class PeopleClient:
         sleep: Callable[[float], None] = time.sleep,
         attempts: int = 8,
         on_wait: Announce = unheard,
+        pace: WritePace | None = None,
     ) -> None:
-        options = {"api_endpoint": api_url} if api_url else None
-        service = build(
-            "people",
-            "v1",
-            http=HttpxHttp(http, credentials),
-            model=SerializedJsonModel(),
-            static_discovery=True,
-            client_options=options,
-            cache_discovery=False,
-        )
-        # Built once: each call of service.people() builds every method again from the
-        # discovery document (a fiftieth of a second each time).
-        self._people = service.people()
-        self._connections = self._people.connections()
-        self._groups = service.contactGroups()
-        self._members = self._groups.members()
-        self._execute = Sender(sleep, attempts, on_wait)
+        self._people, self._connections, self._groups, self._members = _resources(api_url)
+        # Every request goes out through this user's own transport and credentials.
+        self._execute = Sender(sleep, attempts, on_wait, HttpxHttp(http, credentials), pace)
         # Google's limits per call: 200 creates, 200 updates, 500 deletes.
         self.limits = BatchLimits()
         self._persons = PersonWrites(self._people, self._execute, self.get)

@@ -7,6 +7,7 @@ a request is sent exactly once; retrying is the caller's decision, made per meth
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +15,8 @@ import httplib2
 import httpx
 from google.auth import exceptions as auth_exceptions
 from google.auth import transport
-from google.oauth2.credentials import Credentials
+from google.auth.credentials import Credentials
+from googleapiclient.discovery import build
 from googleapiclient.model import JsonModel
 
 
@@ -45,10 +47,13 @@ class _AuthResponse(transport.Response):
 
 
 class HttpxAuthRequest(transport.Request):
-    """google-auth's transport interface (used to refresh tokens) over an httpx client."""
+    """google-auth's transport interface (used to refresh tokens) over an httpx client.
+    `hosts` sends what google-auth addresses to a fixed host (a key) to another (its value):
+    the sandbox's stand-ins for services whose address google-auth does not let one set."""
 
-    def __init__(self, client: httpx.Client) -> None:
+    def __init__(self, client: httpx.Client, hosts: Mapping[str, str] | None = None) -> None:
         self._client = client
+        self._hosts = dict(hosts or {})
 
     def __call__(
         self,
@@ -59,6 +64,9 @@ class HttpxAuthRequest(transport.Request):
         timeout: float | None = None,
         **kwargs: Any,
     ) -> transport.Response:
+        for host, instead in self._hosts.items():
+            if url.startswith(host + "/"):
+                url = instead + url.removeprefix(host)
         try:
             answer = self._client.request(method, url, content=body, headers=dict(headers or {}))
         except httpx.HTTPError as exc:
@@ -68,7 +76,7 @@ class HttpxAuthRequest(transport.Request):
 
 class HttpxHttp:
     """What googleapiclient needs of an `httplib2.Http`: `request()` answering
-    `(httplib2.Response, bytes)`; authorised with OAuth user credentials."""
+    `(httplib2.Response, bytes)`; authorised with a user's credentials (consented or delegated)."""
 
     def __init__(self, client: httpx.Client, credentials: Credentials) -> None:
         self._client = client
@@ -105,3 +113,27 @@ class HttpxHttp:
 
     def close(self) -> None:
         self._client.close()
+
+
+class _Unbound:
+    """The http of a service many users share: each request goes out with its user's own
+    (`Sender`), never through this one."""
+
+    def request(self, *args: Any, **kwargs: Any) -> tuple[httplib2.Response, bytes]:
+        raise RuntimeError("a shared service's request was sent without its user's http")
+
+
+@functools.cache
+def shared_service(name: str, version: str, api_url: str | None) -> Any:
+    """One googleapiclient service per API and address for the whole process, from its bundled
+    discovery document: building one holds about 3 MiB, so a run's users share it and each
+    request is sent with the user's own `HttpxHttp` (`api_url`: the sandbox's address)."""
+    return build(
+        name,
+        version,
+        http=_Unbound(),
+        model=SerializedJsonModel(),
+        static_discovery=True,
+        client_options={"api_endpoint": api_url} if api_url else None,
+        cache_discovery=False,
+    )

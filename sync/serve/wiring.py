@@ -9,11 +9,14 @@ import time
 from collections.abc import Callable
 
 import httpx
+from google.auth.credentials import Credentials as AuthCredentials
 from google.oauth2.credentials import Credentials
 
 from sync.config import Settings, url
 from sync.engine import ConnectionReport, DestinationConfig, Engine, EngineOptions, RunReport
 from sync.errors import ConfigError
+from sync.google.delegation import Delegation
+from sync.google.pace import WritePace
 from sync.google.people import SCOPES, PeopleClient
 from sync.ports import Destination
 from sync.progress import Announce, ProgressSink, unheard
@@ -118,6 +121,7 @@ def people_client(
     sleep: Callable[[float], None] = time.sleep,
     on_wait: Announce = unheard,
     apps: dict[str, tuple[str, str]] | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> PeopleClient:
     """A People client for the Google user whose tokens are in secret `name`. `apps` keeps the
     OAuth clients' ids and secrets a run has read already, by secret name (each read of a secret
@@ -144,7 +148,42 @@ def people_client(
         token_uri=url(settings.google_token_uri),
         scopes=SCOPES,
     )
-    return PeopleClient(http, credentials, api_url=url(settings.google_api_url) or None, sleep=sleep, on_wait=on_wait)
+    return _people(settings, credentials, http, sleep, on_wait, clock)
+
+
+def _people(
+    settings: Settings,
+    credentials: AuthCredentials,
+    http: httpx.Client,
+    sleep: Callable[[float], None],
+    on_wait: Announce,
+    clock: Callable[[], float],
+) -> PeopleClient:
+    pace = WritePace(settings.google_writes_per_minute, clock=clock, sleep=sleep, on_wait=on_wait)
+    api_url = url(settings.google_api_url) or None
+    return PeopleClient(http, credentials, api_url=api_url, sleep=sleep, on_wait=on_wait, pace=pace)
+
+
+def open_delegation(settings: Settings, http: httpx.Client) -> Delegation:
+    """The Workspace delegation the settings name, signing through IAM Credentials."""
+    if not settings.delegation_service_account:
+        raise ConfigError("SYNC_DELEGATION_SERVICE_ACCOUNT is not set: this deployment delegates for no Workspace")
+    return Delegation(
+        http, settings.delegation_service_account, url(settings.google_token_uri), url(settings.iam_credentials_url)
+    )
+
+
+def delegated_people_client(
+    settings: Settings,
+    delegation: Delegation,
+    user: str,
+    http: httpx.Client,
+    sleep: Callable[[float], None] = time.sleep,
+    on_wait: Announce = unheard,
+    clock: Callable[[], float] = time.time,
+) -> PeopleClient:
+    """A People client acting as Workspace user `user` through the domain-wide delegation."""
+    return _people(settings, delegation.credentials(user, SCOPES), http, sleep, on_wait, clock)
 
 
 def destination_config(record: DestinationRecord) -> DestinationConfig:
@@ -180,9 +219,14 @@ def run_connection(
         unconnected: dict[str, ConfigError] = {}
         # The Google OAuth clients, each read once for every user of the team.
         apps: dict[str, tuple[str, str]] = {}
+        delegation: Delegation | None = None
         for target in serving:
             try:
-                client = people_client(settings, secrets, target.google_secret, http, sleep, on_wait, apps)
+                if target.delegated and target.user:
+                    delegation = delegation or open_delegation(settings, http)
+                    client = delegated_people_client(settings, delegation, target.user, http, sleep, on_wait, clock)
+                else:
+                    client = people_client(settings, secrets, target.google_secret, http, sleep, on_wait, apps, clock)
             except ConfigError as exc:
                 unconnected[target.name] = exc
                 continue

@@ -14,8 +14,10 @@ AccountStatus = Literal["ok", "needs_reauth", "failing", "held"]
 # lives under the connection's own key and its user is not named.
 DEFAULT_DESTINATION = "default"
 # Google users one connection serves: a company change is committed with every user's
-# bookmark in one write, and Firestore takes at most 500 writes in one (100 are companies).
-MAX_DESTINATIONS = 100
+# bookmark in one write, which holds at most 500 documents: 100 companies (COMPANY_FLUSH), the
+# connection's own, and one per user leave room for 399; 300 keeps a margin (a whole Workspace
+# group of 200 fits).
+MAX_DESTINATIONS = 300
 # Between a connection's id and a destination's name in the destination's state key; an
 # account id cannot hold it, so no key of one connection is another's.
 KEY_SEPARATOR = "~"
@@ -68,6 +70,9 @@ class DestinationRecord:
     removed_persons: int = 0
     removal_tried_at: str | None = None
     removal_problem: str | None = None
+    # Its tokens come from the Workspace's domain-wide delegation, not from a consent: no
+    # secret of its own.
+    delegated: bool = False
 
     @property
     def lease_key(self) -> str:
@@ -141,6 +146,15 @@ class AccountRecord:
     webhook_token_sha256: str | None = None
     # When `accounts add` registered it (ISO 8601): an account that never ran is overdue from then.
     added_at: str | None = None
+    # Workspace delegation: its destinations' tokens come from the domain-wide delegation of
+    # this domain, and only its users may receive. With `team_group`, they are that group's
+    # members, read at every run as `directory_admin`.
+    workspace_domain: str | None = None
+    team_group: str | None = None
+    directory_admin: str | None = None
+    # What the last read of the group could not follow, in sentences for the admin (they name
+    # addresses: shown on the page and in the status, never logged).
+    recipients_notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.teamleader_secret = self.teamleader_secret or f"{self.account_id}-teamleader-tokens"

@@ -1,9 +1,9 @@
 """The people's page in headless Chromium against the sandbox, clicked by the labels people
-read: an admin connects the account and sets a team rule and a Google domain; two people
-connect their own Google accounts, one with a tag scope; each card shows its counts and its
-skipped contacts, and the search finds one; one person turns it off with removal, and only
-their group is emptied; the refusals say why; a cross-site POST and a consent without the
-contacts permission change nothing. Every page is shot."""
+read: an admin connects the account and sets a team rule and a Google domain (and, last, a
+Google Group as the team); two people connect their own Google accounts, one with a tag scope;
+each card shows its counts and its skipped contacts, and the search finds one; one person turns
+it off with removal, and only their group is emptied; the refusals say why; a cross-site POST
+and a consent without the contacts permission change nothing. Every page is shot."""
 
 from __future__ import annotations
 
@@ -157,6 +157,20 @@ def test_a_team_turns_it_on_itself_in_the_browser(site: Site, people: list[Scree
     expect(rows.filter(has_text="bram@acme.example")).to_contain_text(
         f"off, ok; {bram_count} contacts removed from Google on"
     )
+
+    # The admin makes the team every member of a Google Group instead (the Workspace delegates).
+    page.get_by_label("Every member of a Google Group").check()
+    page.get_by_label("Group", exact=True).fill("sales@acme.example")
+    page.get_by_label("Read as the Workspace admin").fill("it@acme.example")
+    page.get_by_role("button", name="Save recipients").click()
+    shots.reached("Admin")
+    record = site.state.account("acme")
+    assert record is not None and (record.team_group, record.directory_admin) == (
+        "sales@acme.example",
+        "it@acme.example",
+    )
+    expect(page.get_by_label("Every member of a Google Group")).to_be_checked()
+    expect(page.get_by_label("Group", exact=True)).to_have_value("sales@acme.example")
 
 
 @pytest.fixture

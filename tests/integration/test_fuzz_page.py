@@ -28,6 +28,7 @@ PATHS = [
     "/admin",
     "/admin/rules",
     "/admin/off",
+    "/admin/recipients",
     "/signout",
     "/auth/teamleader",
     "/auth/teamleader/start",
@@ -37,7 +38,7 @@ PATHS = [
     "/static/page.css",
 ]
 FIELDS = ["csrf", "group", "scope", "tags", "region", "enabled", "remove", "who", "team", "teams", "people", "domains"]
-FIELDS += ["destination", "state", "code", "error", "q", "next"]
+FIELDS += ["destination", "state", "code", "error", "q", "next", "recipients", "admin", "domain", "listed"]
 ADA = "ada@acme.example"
 # Values the forms know (the removal's choices, the switch, Ada's destination), besides any text.
 CHOICES = ["now", "later", "keep", "on", "all", destination_name(ADA)]

@@ -33,10 +33,7 @@ def accounts() -> None:
 def accounts_add(account_id: str, user: str | None, group: str, tags: str, default_region: str | None) -> None:
     """Register an account, or one of its Google users with their own group and scope (then
     connect both sides with `connect`)."""
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", account_id):
-        raise click.BadParameter("lowercase letters, digits and dashes, at most 63", param_hint="ACCOUNT_ID")
-    if account_id.startswith(RESERVED_ACCOUNT_PREFIXES):
-        raise click.BadParameter("names the OAuth clients' secrets: choose another", param_hint="ACCOUNT_ID")
+    check_account_id(account_id)
     if default_region is not None and not re.fullmatch(r"[A-Za-z]{2}", default_region):
         raise click.BadParameter("a two-letter country code", param_hint="--default-region")
     check_user(user)
@@ -44,13 +41,7 @@ def accounts_add(account_id: str, user: str | None, group: str, tags: str, defau
     state = open_state(settings)
     record = state.account(account_id)
     if record is None:
-        # A team's connection starts with the users named; a one-person one with its default.
-        record = AccountRecord(
-            account_id,
-            teamleader_secret=f"{settings.secret_prefix}{account_id}-teamleader-tokens",
-            destinations=None if user is None else [],
-            added_at=datetime.now(tz=UTC).isoformat(timespec="seconds"),
-        )
+        record = new_account(account_id, settings.secret_prefix, with_default=user is None)
         if user is None:
             record.targets[0] = new_destination(account_id, None, settings.secret_prefix)
     destination = destination_of(record, user, settings.secret_prefix)
@@ -65,6 +56,24 @@ def accounts_add(account_id: str, user: str | None, group: str, tags: str, defau
         destination.status, destination.reason = "ok", None
     state.put_account(record)
     click.echo(f"{account_id}: registered; secrets {record.teamleader_secret}, {destination.google_secret}")
+
+
+def check_account_id(account_id: str) -> None:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", account_id):
+        raise click.BadParameter("lowercase letters, digits and dashes, at most 63", param_hint="ACCOUNT_ID")
+    if account_id.startswith(RESERVED_ACCOUNT_PREFIXES):
+        raise click.BadParameter("names the OAuth clients' secrets: choose another", param_hint="ACCOUNT_ID")
+
+
+def new_account(account_id: str, secret_prefix: str, *, with_default: bool) -> AccountRecord:
+    """A connection registered now: a team's starts with no destination, a one-person one
+    with its default."""
+    return AccountRecord(
+        account_id,
+        teamleader_secret=f"{secret_prefix}{account_id}-teamleader-tokens",
+        destinations=None if with_default else [],
+        added_at=datetime.now(tz=UTC).isoformat(timespec="seconds"),
+    )
 
 
 def check_user(user: str | None) -> None:

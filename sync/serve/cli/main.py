@@ -1,5 +1,5 @@
 """`python -m sync`: run the sync from a terminal, see how accounts stand, connect them. The
-commands are in their own modules: `run` and `status`, `accounts`, `webhooks`, `connect`,
+commands are in their own modules: `run` and `status`, `accounts`, `recipients`, `webhooks`, `connect`,
 `page-client`."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sync import logs
 from sync.serve.cli.accounts import accounts
 from sync.serve.cli.connect import connect
 from sync.serve.cli.page import page_client
+from sync.serve.cli.recipients import recipients
 from sync.serve.cli.run_status import run, status
 from sync.serve.cli.webhooks import webhooks
 
@@ -25,5 +26,5 @@ def main() -> None:
     logs.configure(logging.WARNING if sys.stdout.isatty() else logging.INFO)
 
 
-for command in (run, status, accounts, webhooks, connect, page_client):
+for command in (run, status, accounts, recipients, webhooks, connect, page_client):
     main.add_command(command)

@@ -49,7 +49,7 @@ def context() -> PageContext:
 
 def create_app(page: PageContext) -> Flask:
     """The page's app: security first, then the three areas."""
-    from sync.serve.page import admin, auth, card
+    from sync.serve.page import admin, auth, card, team
 
     # Not under /static: functions-framework's own app answers that path before the function.
     app = Flask(
@@ -66,6 +66,7 @@ def create_app(page: PageContext) -> Flask:
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(card.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(team.blueprint)
 
     @app.errorhandler(HTTPException)
     def refused(error: HTTPException) -> tuple[str, int]:

@@ -12,11 +12,19 @@ from datetime import UTC, datetime
 
 from sync.config import Settings
 from sync.engine import EngineOptions
-from sync.errors import LeaseContentionError, LeaseLostError, ReauthRequiredError, TokenStoreError, describe
+from sync.errors import (
+    DelegationRefusedError,
+    LeaseContentionError,
+    LeaseLostError,
+    ReauthRequiredError,
+    TokenStoreError,
+    describe,
+)
 from sync.logs import account_var, run_var
 from sync.ports import Mode
 from sync.progress import ProgressSink
 from sync.secrets.port import SecretStore
+from sync.serve.recipients import refresh_recipients
 from sync.serve.runner.departures import Departures
 from sync.serve.runner.due import Schedule, runnable
 from sync.serve.runner.outcomes import AccountOutcome, DestinationOutcome, connection_outcome, counts
@@ -28,6 +36,8 @@ from sync.state.port import StateStore
 log = logging.getLogger("sync.runner")
 # Past this many hints, reading each by id costs more than an ordinary incremental run.
 TARGETED_MAX_HINTS = 500
+# Logged once per run of a connection whose Workspace refuses the delegation (an alert).
+DELEGATION_REFUSED = "the Workspace refused the delegation: an admin must authorise it again"
 
 
 @dataclass
@@ -58,6 +68,21 @@ class ConnectionServer:
         if not self._lease(record.account_id, holder):
             log.info("account busy: another invocation holds its lease", extra={"account": record.account_id})
             return AccountOutcome(record.account_id, "busy")
+        try:
+            record = refresh_recipients(
+                self.settings, self.state, record, clock=self.clock, sleep=self.sleep, store=not dry_run
+            )
+        except DelegationRefusedError as exc:
+            # One problem for the connection, whatever the number of its users.
+            refused = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))
+            record.status, record.reason = "needs_reauth", str(exc)
+            # Looked at again at its turn (the admin's fix is not announced), backing off.
+            record.failures_in_a_row += 1
+            log.error(DELEGATION_REFUSED, extra={"account": record.account_id})
+            self.state.release_lease(record.account_id, holder)
+            if not dry_run:
+                self._store(record, refused, mode, targeted)
+            return refused
         hints = self.state.hints(record.account_id)
         # Too many to read each by id: an ordinary run reads everything changed instead (and a
         # link change that moves nobody's updated_at waits for the daily full run, as without
@@ -67,7 +92,9 @@ class ConnectionServer:
         # A run named by a person also serves the destinations that wait for one (a grant
         # given again, a hold to lift): it finds out whether they still do.
         wanted = [d for d in record.targets if d.enabled and (named or runnable(d))]
-        if not named and (not record.enabled or record.status == "needs_reauth"):
+        # A Workspace's refused delegation was read again just now, and answered.
+        waits = record.status == "needs_reauth" and not record.workspace_domain
+        if not named and (not record.enabled or waits):
             wanted = []  # served for a removal only
         if user is not None:
             wanted = [d for d in wanted if d is record.destination(user)]

@@ -29,7 +29,9 @@ class Schedule:
         """Enabled accounts that can run, the longest-waiting first so that none starves. An
         account to reconnect waits for a person, and so does one whose every destination is
         to reconnect or held before a mass deletion; but one with a departed person's copy
-        due for removal is served for that, even off. (A scheduled invocation serves, of
+        due for removal is served for that, even off. A Workspace's connection whose delegation
+        was refused looks again at its turn, backing off: its admin mends it in the Admin
+        console, which the sync is not told of. (A scheduled invocation serves, of
         these, the ones whose turn it is: `is_due`.)"""
         records = [
             r for r in (self.state.accounts() if listed is None else listed) if self.syncs(r) or self.removing(r)
@@ -65,7 +67,9 @@ class Schedule:
     @staticmethod
     def syncs(record: AccountRecord) -> bool:
         """Whether the connection has a destination to sync (and is not waiting for a person)."""
-        return record.enabled and record.status != "needs_reauth" and any(map(runnable, record.targets))
+        # A Workspace's refused delegation is looked at again at its turn (`due_accounts`).
+        waits = record.status == "needs_reauth" and not record.workspace_domain
+        return record.enabled and not waits and _has_work(record)
 
     def removing(self, record: AccountRecord) -> bool:
         """Whether a destination's copy is due to be removed (`DestinationRecord.removal_due`):
@@ -95,3 +99,8 @@ class Schedule:
             return False
         last = datetime.fromisoformat(record.last_full_run).timestamp()
         return self.clock() - last >= self.settings.full_run_every_hours * 3600
+
+
+def _has_work(record: AccountRecord) -> bool:
+    """A destination to serve, or a group that may name one at this run."""
+    return any(map(runnable, record.targets)) or bool(record.team_group)
