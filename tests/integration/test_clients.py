@@ -13,8 +13,8 @@ from sync.errors import AmbiguousWriteError, ReauthRequiredError, TeamleaderForb
 from sync.google.people import PeopleClient
 from sync.ports import PersonRef
 from sync.teamleader.client import TeamleaderClient
-from sync.teamleader.tokens import TeamleaderTokens
 from sync.teamleader.limit import parse_rate_reset, parse_retry_after
+from sync.teamleader.tokens import TeamleaderTokens
 from tests.harness import google_user_credentials
 
 
