@@ -115,6 +115,10 @@ class Lane:
 
     def prepare(self) -> None:
         """The group exists; creates whose answer was lost are settled."""
+        if self.first_run:
+            # Every contact is decided: the id map read at once (Firestore: a read per shard)
+            # rather than again for each page, most of whose contacts it does not hold yet.
+            self.ledger.load_all()
         self.writer.group = ensure_group(self.destination, self.ledger, self.config.group_name, self.group)
         settled = settle(
             self.destination,

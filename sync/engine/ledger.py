@@ -19,9 +19,13 @@ class Ledger:
         self.state = state
         self.account = account
         self._known: dict[str, Entry] = {}
+        # Every entry has been read (and every commit since kept): a contact not known has none.
+        self._complete = False
 
     def prefetch(self, teamleader_ids: Iterable[str]) -> None:
         """Read the entries of a page of contacts in one go, before they are decided."""
+        if self._complete:
+            return
         wanted = [tid for tid in teamleader_ids if tid not in self._known]
         if wanted:
             self._known.update(self.state.entries(self.account, wanted))
@@ -33,6 +37,7 @@ class Ledger:
         """Every entry of the account (the full run's reconciliation needs them all)."""
         entries = list(self.state.all_entries(self.account))
         self._known.update({e.teamleader_id: e for e in entries})
+        self._complete = True
         return entries
 
     def record_intent(self, intent: Intent) -> None:

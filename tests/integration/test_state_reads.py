@@ -119,6 +119,7 @@ def test_a_full_run_and_the_card_view_read_the_same_whatever_the_contacts(
     for account, contacts in (("small", CONTACTS), ("large", 2 * CONTACTS)):
         connection = Connection(stack, meter, state, tmp_path, account, 40, contacts)
         connection.run()
+        assert connection.touched["idmap reads"] <= SHARDS, "a first run reads the id map once, not per page"
         connection.run()
         full = connection.run(mode="full")
         assert connection.touched["companies reads"] == 40
