@@ -78,9 +78,9 @@ def month(figures: dict[str, Any], full_runs: int = FULL_RUNS) -> dict[str, Any]
         "read": total("reads"),
         "write": total("writes"),
         "delete": total("deletes"),
-        # Teamleader's token secret keeps two versions (each rotation adds one, disables the one
-        # before, destroys older ones); each Google user's secret one (its token never rotates).
-        "version": 2 + team,
+        # Each token secret keeps one version (a write destroys the older ones once the new one
+        # reads back): Teamleader's, and each Google user's.
+        "version": 1 + team,
         "access": total("secret_accesses"),
         "cpu": wall * FUNCTION_VCPU + receiver_s * RECEIVER_VCPU,
         "memory": wall * FUNCTION_GIB + receiver_s * RECEIVER_GIB,
@@ -126,7 +126,7 @@ def print_month(priced: dict[str, Any], weekly: dict[str, Any]) -> None:
         f"{HOURLY_RUNS} hourly runs, {FULL_RUNS} of them full (one a day); {WEBHOOK_CHANGES:,} webhook-driven "
         "changes (200 a day), each one receiver request and one targeted run; an hourly run reads again the "
         "contacts webhooks changed in its hour (the measured 1%-changed run's reads per contact) and writes "
-        "nothing of them; Teamleader's token secret keeps 2 versions, each Google user's 1; billed time is "
+        "nothing of them; each token secret (Teamleader's, each Google user's) keeps 1 version; billed time is "
         f"the measured wall time of `python -m sync run` (start-up included, API latency as given) at "
         f"{FUNCTION_VCPU} vCPU and {FUNCTION_GIB} GiB, and {RECEIVER_WALL_S} s a receiver request at "
         f"{RECEIVER_VCPU} vCPU and {RECEIVER_GIB} GiB; per deployment, not per connection (not above): the "

@@ -62,6 +62,8 @@ class SecretManagerSandbox:
         self._lock = threading.Lock()
         # Fault: the next N addVersion calls fail with 503 (a storage outage).
         self.fail_add_version_next = 0
+        # Fault: the next N accesses fail with 500 (reading a version, `latest` or by number).
+        self.fail_access_next = 0
 
     def create_secret(self, project: str, secret_id: str) -> Secret:
         name = f"projects/{project}/secrets/{secret_id}"
@@ -175,6 +177,9 @@ class SecretManagerSandbox:
         return Response(200, self._version_view(secret, version), wrote=True)
 
     def _access(self, secret: Secret, version: Version) -> Response:
+        if self.fail_access_next > 0:
+            self.fail_access_next -= 1
+            raise _SmError(500, "INTERNAL", "Internal error encountered.")
         name = f"{secret.name}/versions/{version.number}"
         if version.state != "ENABLED":
             raise _SmError(400, "FAILED_PRECONDITION", f"Secret Version [{name}] is in {version.state} state.")

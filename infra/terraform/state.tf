@@ -26,3 +26,14 @@ resource "google_firestore_field" "session_ttl" {
   ttl_config {}
   index_config {}
 }
+
+# Each destination's id map is kept in shard documents (`idmap/{shard}`), every entry a field of
+# the `entries` map (sync/state/idmap_firestore.py). Nothing queries inside it: exempt from
+# indexing, a shard of thousands of entries makes no index entries (Firestore allows 40,000 a
+# document) and its writes cost no index updates.
+resource "google_firestore_field" "idmap_unindexed" {
+  database   = google_firestore_database.state.name
+  collection = "idmap"
+  field      = "entries"
+  index_config {}
+}

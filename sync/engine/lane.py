@@ -11,7 +11,7 @@ from sync.engine.bookmarks import ContactsBookmark
 from sync.engine.decide import Scope, decide_mapped
 from sync.engine.group import ensure_group
 from sync.engine.guard import DeletionGuard, MassDeletionError
-from sync.engine.ledger import Ledger
+from sync.engine.ledger import WHOLE_MAPS_HELD, Ledger
 from sync.engine.options import DestinationConfig, EngineOptions
 from sync.engine.paging import Sighting
 from sync.engine.reconcile import reconcile
@@ -50,6 +50,7 @@ class Lane:
         *,
         clock: Callable[[], float],
         written: Callable[[], None],
+        held: int = WHOLE_MAPS_HELD,
     ) -> None:
         self.config = config
         self.destination = destination
@@ -60,7 +61,8 @@ class Lane:
         # Told after each checkpoint (a batch written, or skips recorded): progress to show.
         self._written = written
         self.tally = Tally(report)
-        self.ledger = Ledger(state, config.state_key)
+        # How many of its entries it may hold at once (`ledger.WHOLE_MAPS_HELD`).
+        self.ledger = Ledger(state, config.state_key, held)
         stored = state.account_state(config.state_key)
         self.group = stored.group
         bookmark = ContactsBookmark.from_json(stored.cursor)
@@ -115,6 +117,10 @@ class Lane:
 
     def prepare(self) -> None:
         """The group exists; creates whose answer was lost are settled."""
+        if self.first_run:
+            # Every contact is decided: the id map read at once (Firestore: a read per shard)
+            # rather than again for each page, most of whose contacts it does not hold yet.
+            self.ledger.load_all()
         self.writer.group = ensure_group(self.destination, self.ledger, self.config.group_name, self.group)
         settled = settle(
             self.destination,

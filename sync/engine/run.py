@@ -32,6 +32,7 @@ from sync.engine.checkpoints import SourceCheckpoints
 from sync.engine.dry_run import ReadOnlyState, RecordingDestination
 from sync.engine.fanout import Fanout
 from sync.engine.lane import Lane
+from sync.engine.ledger import WHOLE_MAPS_HELD
 from sync.engine.options import DestinationConfig, EngineOptions
 from sync.engine.pace import OutOfTimeError, Pace
 from sync.engine.quiet_state import QuietState
@@ -78,7 +79,9 @@ class Engine:
                 destination = RecordingDestination(destination)
             report = RunReport(account_id, run_id, self.options.mode, self.options.dry_run, started, config.name)
             self.report.destinations.append(report)
-            self.lanes.append(Lane(config, destination, state, self.options, report, clock=clock, written=self._show))
+            held = WHOLE_MAPS_HELD // max(1, len(destinations))
+            lane = Lane(config, destination, state, self.options, report, clock=clock, written=self._show, held=held)
+            self.lanes.append(lane)
         self.checkpoints = SourceCheckpoints(account_id, source, state, self.lanes, resting)
         self.pace = Pace(
             self.report,

@@ -13,9 +13,11 @@ _TRANSIENT = (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyReq
 
 
 class SecretManagerSecrets:
-    """Reads `latest`; a write adds a version, disables the one before it and destroys any
-    older: a leaked old refresh token is useless, and the versions billed (enabled and
-    disabled alike, $0.06 a month each) stay two per secret however often tokens rotate."""
+    """Reads `latest`; a write adds a version, reads it back and only then destroys every
+    older one: a leaked old refresh token is useless, and one version stays billed ($0.06 a
+    month) per secret however often tokens rotate. The read-back asks for the new version by
+    its number (strongly consistent, where `latest` is not): until the new value is known to
+    read back, the old one is not given up."""
 
     def __init__(self, client: secretmanager.SecretManagerServiceClient, project: str, attempts: int = 4) -> None:
         self._client = client
@@ -56,26 +58,19 @@ class SecretManagerSecrets:
             )
             added = self._retrying(self._client.add_secret_version, request=request)
         try:
-            self._retire_older(parent, added.name)
+            read_back = self._retrying(self._client.access_secret_version, request={"name": added.name})
+            if read_back.payload.data != value.encode():
+                log.warning("a new secret version did not read back as written: older versions kept")
+                return
+            self._destroy_older(parent, added.name)
         except gexc.GoogleAPICallError as exc:
-            # The new value is stored; older versions left as they are are tidied up next time.
+            # The new value is stored; older versions left as they are are destroyed next time.
             log.warning("could not retire older versions of a secret: %s", type(exc).__name__)
 
-    def _retire_older(self, parent: str, newest: str) -> None:
-        """Keep the version before `newest`, disabled, for the record; destroy the rest."""
-        older = [
-            (version.name, state)
-            for state in ("ENABLED", "DISABLED")
-            for version in self._client.list_secret_versions(request={"parent": parent, "filter": f"state:{state}"})
-            if version.name != newest
-        ]
-        older.sort(key=lambda found: _version_number(found[0]), reverse=True)
-        for position, (name, state) in enumerate(older):
-            if position > 0:
-                self._client.destroy_secret_version(request={"name": name})
-            elif state == "ENABLED":
-                self._client.disable_secret_version(request={"name": name})
-
-
-def _version_number(name: str) -> int:
-    return int(name.rsplit("/", 1)[1])
+    def _destroy_older(self, parent: str, newest: str) -> None:
+        """Destroy every version but `newest`, enabled or disabled (a crash, or a read-back
+        that failed, may have left several)."""
+        for state in ("ENABLED", "DISABLED"):
+            for version in self._client.list_secret_versions(request={"parent": parent, "filter": f"state:{state}"}):
+                if version.name != newest:
+                    self._client.destroy_secret_version(request={"name": version.name})

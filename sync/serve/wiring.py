@@ -24,7 +24,9 @@ from sync.secrets.localfile import LocalFileSecrets
 from sync.secrets.port import SecretStore, client_secret_name
 from sync.state.connections import AccountRecord, DestinationRecord
 from sync.state.port import StateStore
-from sync.teamleader.client import TeamleaderClient, TeamleaderTokens
+from sync.teamleader import tokens as warm
+from sync.teamleader.client import TeamleaderClient
+from sync.teamleader.tokens import TeamleaderTokens
 
 
 def open_state(settings: Settings) -> StateStore:
@@ -92,24 +94,37 @@ def teamleader_client(
     clock: Callable[[], float] = time.time,
     on_wait: Announce = unheard,
 ) -> TeamleaderClient:
-    """A Teamleader client whose rotated tokens are stored before they are used."""
+    """A Teamleader client whose rotated tokens are stored before they are used; with the tokens
+    this process kept from an earlier run while their access token is valid (`warm`)."""
     client_id, client_secret = _client_credentials(secrets, client_secret_name(settings.secret_prefix, "teamleader"))
-    try:
-        tokens = TeamleaderTokens.from_json(json.loads(secrets.read(name)))
-    except KeyError as exc:
-        raise ConfigError(f"no Teamleader tokens in secret {name}: run `python -m sync connect teamleader`") from exc
+
+    def stored() -> TeamleaderTokens:
+        try:
+            tokens = TeamleaderTokens.from_json(json.loads(secrets.read(name)))
+        except KeyError as exc:
+            missing = f"no Teamleader tokens in secret {name}: run `python -m sync connect teamleader`"
+            raise ConfigError(missing) from exc
+        warm.keep(secrets, name, tokens)
+        return tokens
+
+    def rotate(rotated: TeamleaderTokens) -> None:
+        secrets.write(name, json.dumps(rotated.to_json()))
+        warm.keep(secrets, name, rotated)
+
+    tokens = warm.kept(secrets, name, clock())
     return TeamleaderClient(
         http,
         api_url=url(settings.teamleader_api_url),
         token_url=url(settings.teamleader_token_url),
         client_id=client_id,
         client_secret=client_secret,
-        tokens=tokens,
-        on_rotate=lambda rotated: secrets.write(name, json.dumps(rotated.to_json())),
+        tokens=tokens or stored(),
+        on_rotate=rotate,
         sleep=sleep,
         clock=clock,
         calls_per_minute=settings.teamleader_calls_per_minute,
         on_wait=on_wait,
+        reload=stored if tokens else None,
     )
 
 

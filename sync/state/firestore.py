@@ -1,4 +1,5 @@
-"""Firestore state: accounts/{account} with entries, intents and runs below it.
+"""Firestore state: accounts/{account} with its id map's shards (`idmap_firestore`), intents,
+companies and runs below it.
 
 A checkpoint is one batched write, so the id-map entries of a batch and the cursor that covers
 them are stored together or not at all.
@@ -21,9 +22,9 @@ from sync.state.companies import CompanyRecord
 from sync.state.connections import AccountRecord
 from sync.state.hints import HintKind, Hints
 from sync.state.idmap import AccountState, Checkpoint, Entry, Intent
+from sync.state.idmap_firestore import GET_ALL_CHUNK, SHARDS, ShardedIdMap
 from sync.state.page_firestore import FirestorePageStore
 
-GET_ALL_CHUNK = 300
 # Values one `array_contains_any` filter may hold (Firestore's limit).
 ANY_OF = 30
 # The field of a company's document that lists its people's ids, for `companies_of`.
@@ -45,10 +46,17 @@ def _doc_id(teamleader_id: str) -> str:
 class FirestoreState(FirestorePageStore):
     """Sync state in Cloud Firestore (native mode), or its emulator."""
 
-    def __init__(self, client: firestore.Client, root: str = "accounts", report_retention_days: int = 90) -> None:
+    def __init__(
+        self,
+        client: firestore.Client,
+        root: str = "accounts",
+        report_retention_days: int = 90,
+        id_map_shards: int = SHARDS,
+    ) -> None:
         self._db = client
         self._root = root
         self._retention = timedelta(days=report_retention_days)
+        self._id_map = ShardedIdMap(client, self._account, id_map_shards)
 
     def _account(self, account: str) -> Any:
         return self._db.collection(self._root).document(account)
@@ -56,6 +64,7 @@ class FirestoreState(FirestorePageStore):
     def account_state(self, account: str) -> AccountState:
         snapshot = self._account(account).get()
         data = snapshot.to_dict() or {}
+        self._id_map.note(account, data)
         return AccountState(data.get("cursor") or {}, data.get("group"), data.get("source_cursor"))
 
     def _by_id(self, account: str, collection: str, ids: Iterable[str]) -> Iterator[dict[str, Any]]:
@@ -70,13 +79,10 @@ class FirestoreState(FirestorePageStore):
                     yield data
 
     def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]:
-        stored = self._by_id(account, "entries", teamleader_ids)
-        return {data["teamleader_id"]: Entry.from_json(data["teamleader_id"], data) for data in stored}
+        return self._id_map.entries(account, teamleader_ids)
 
     def all_entries(self, account: str) -> Iterator[Entry]:
-        for snapshot in self._account(account).collection("entries").stream():
-            data = snapshot.to_dict()
-            yield Entry.from_json(data["teamleader_id"], data)
+        return self._id_map.all_entries(account)
 
     def intents(self, account: str) -> list[Intent]:
         found = [
@@ -127,14 +133,7 @@ class FirestoreState(FirestorePageStore):
 
     def _write(self, batch: Any, account: str, checkpoint: Checkpoint) -> None:
         account_ref = self._account(account)
-        entries = account_ref.collection("entries")
-        for entry in checkpoint.entries:
-            batch.set(
-                entries.document(_doc_id(entry.teamleader_id)),
-                {"teamleader_id": entry.teamleader_id, **entry.to_json()},
-            )
-        for teamleader_id in checkpoint.removed:
-            batch.delete(entries.document(_doc_id(teamleader_id)))
+        self._id_map.write(batch, account, checkpoint.entries, checkpoint.removed)
         intents = account_ref.collection("intents")
         for batch_id in checkpoint.settled:
             batch.delete(intents.document(batch_id))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,30 +24,13 @@ from sync.errors import (
 )
 from sync.progress import Announce, Wait, unheard
 from sync.teamleader.limit import RateLimit
+from sync.teamleader.tokens import TeamleaderTokens
 
 PAGE_SIZE = 100
 # The API version the sync is written for: without it, each integration is answered in the
 # version current when it was created (older ones lowercase tags, or name addresses otherwise).
 API_VERSION = "2023-09-26"
-# Refresh this long before expiry, so a token never expires between check and use.
-EXPIRY_MARGIN = 120.0
 MAX_RATE_WAITS = 10
-
-
-@dataclass(frozen=True)
-class TeamleaderTokens:
-    """The account's token set as it is stored: the refresh token is the one that matters."""
-
-    refresh_token: str
-    access_token: str | None = None
-    expires_at: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {"refresh_token": self.refresh_token, "access_token": self.access_token, "expires_at": self.expires_at}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TeamleaderTokens:
-        return cls(data["refresh_token"], data.get("access_token"), float(data.get("expires_at") or 0))
 
 
 class _TransientError(Exception):
@@ -73,6 +55,7 @@ class TeamleaderClient:
         attempts: int = 5,
         calls_per_minute: int = 200,
         on_wait: Announce = unheard,
+        reload: Callable[[], TeamleaderTokens] | None = None,
     ) -> None:
         self._http = http
         self._api_url = api_url.rstrip("/")
@@ -80,6 +63,10 @@ class TeamleaderClient:
         self._client = (client_id, client_secret)
         self._tokens = tokens
         self._on_rotate = on_rotate
+        # Given when `tokens` were kept from an earlier run in this process: another may have
+        # rotated them since, so the stored ones are read before any refresh (a refresh token
+        # used twice is refused, and the connection would need reconnecting).
+        self._reload = reload
         self._sleep = sleep
         self._clock = clock
         self._attempts = attempts
@@ -96,6 +83,13 @@ class TeamleaderClient:
 
     def _refresh(self) -> None:
         """Trade the refresh token for a new pair; store the new refresh token first."""
+        if self._reload is not None:
+            stored, self._reload = self._reload(), None
+            if stored.refresh_token != self._tokens.refresh_token:
+                # Rotated elsewhere since: the stored pair is the live one.
+                self._tokens = stored
+                if not self._tokens.expiring(self._clock()):
+                    return
         answer = self._http.post(
             self._token_url,
             data={
@@ -127,7 +121,7 @@ class TeamleaderClient:
         self._tokens = rotated
 
     def _access_token(self) -> str:
-        if not self._tokens.access_token or self._tokens.expires_at - EXPIRY_MARGIN <= self._clock():
+        if self._tokens.expiring(self._clock()):
             self._refresh()
         assert self._tokens.access_token is not None
         return self._tokens.access_token

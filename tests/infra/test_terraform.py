@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from sync.state.idmap_firestore import COLLECTION, FIELD
 from tests.infra.hcl import ROOT, TF, depends_on, load, resources, text
 from tests.infra.hcl import local as _local
 
@@ -189,10 +190,16 @@ def test_function_is_gen2_python312_sized_by_variables(tf: dict[str, Any]) -> No
 
 def test_sessions_and_reports_expire_by_firestores_ttl(tf: dict[str, Any]) -> None:
     fields = resources(tf, "google_firestore_field")
-    assert {(f["collection"], f["field"]) for f in fields.values()} == {
-        ("runs", "expire_at"),
-        ("accounts-sessions", "expire_at"),
-    }
+    expiring = {(f["collection"], f["field"]) for f in fields.values() if "ttl_config" in f}
+    assert expiring == {("runs", "expire_at"), ("accounts-sessions", "expire_at")}
+
+
+def test_the_id_maps_packed_entries_are_not_indexed(tf: dict[str, Any]) -> None:
+    """A shard's entries (sync/state/idmap_firestore.py) would each make index entries, 40,000
+    at most a document: the field is exempt, an `index_config` with no index."""
+    packed = resources(tf, "google_firestore_field")["idmap_unindexed"]
+    assert (packed["collection"], packed["field"]) == (COLLECTION, FIELD)
+    assert not packed["index_config"] or packed["index_config"] == [{}]
 
 
 def test_a_first_run_goes_on_within_minutes_not_the_next_hour(tf: dict[str, Any]) -> None:

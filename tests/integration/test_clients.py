@@ -12,8 +12,9 @@ from sandbox.stack import TEAMLEADER_CLIENT, SandboxStack
 from sync.errors import AmbiguousWriteError, ReauthRequiredError, TeamleaderForbiddenError, TokenStoreError
 from sync.google.people import PeopleClient
 from sync.ports import PersonRef
-from sync.teamleader.client import TeamleaderClient, TeamleaderTokens
+from sync.teamleader.client import TeamleaderClient
 from sync.teamleader.limit import parse_rate_reset, parse_retry_after
+from sync.teamleader.tokens import TeamleaderTokens
 from tests.harness import google_user_credentials
 
 

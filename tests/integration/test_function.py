@@ -32,9 +32,9 @@ def test_scheduler_fires_three_accounts_one_revoked(stack: SandboxStack, deploym
     assert beta is not None and beta.status == "needs_reauth"
     assert stack.people.members("beta@sandbox.example", "Teamleader") == []
 
-    # The rotated Teamleader refresh token is a new secret version; the older ones are disabled.
+    # The rotated Teamleader refresh token is a new secret version; the older ones are destroyed.
     secret = stack.secretmanager.secrets[f"projects/{deployment.state._db.project}/secrets/alpha-teamleader-tokens"]
-    assert [v.state for v in secret.versions] == ["DISABLED", "ENABLED"]
+    assert [v.state for v in secret.versions] == ["DESTROYED", "ENABLED"]
     assert deployment.secrets.read(AccountRecord("alpha").teamleader_secret) != tokens_before
 
     # Fired again with nothing changed: nothing is written.

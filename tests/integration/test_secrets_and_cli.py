@@ -39,7 +39,7 @@ def sm(stack: SandboxStack) -> SecretManagerSecrets:
     return SecretManagerSecrets(client, "demo")
 
 
-def test_secret_manager_keeps_the_newest_version_and_one_disabled(stack: SandboxStack) -> None:
+def test_secret_manager_keeps_the_newest_version_once_it_reads_back(stack: SandboxStack) -> None:
     secrets = sm(stack)
     with pytest.raises(KeyError):
         secrets.read("acme-teamleader-tokens")
@@ -48,11 +48,25 @@ def test_secret_manager_keeps_the_newest_version_and_one_disabled(stack: Sandbox
     stack.secretmanager.fail_add_version_next = 2  # a brief outage is retried
     secrets.write("acme-teamleader-tokens", "three")
     assert secrets.read("acme-teamleader-tokens") == "three"
-    states = [v.state for v in stack.secretmanager.secrets["projects/demo/secrets/acme-teamleader-tokens"].versions]
-    assert states == ["DESTROYED", "DISABLED", "ENABLED"]
+    versions = stack.secretmanager.secrets["projects/demo/secrets/acme-teamleader-tokens"].versions
+    assert [v.state for v in versions] == ["DESTROYED", "DESTROYED", "ENABLED"]
 
 
-def test_a_hundred_rotations_leave_two_billed_versions(stack: SandboxStack) -> None:
+def test_an_older_version_is_kept_until_the_new_one_reads_back(stack: SandboxStack) -> None:
+    """A new Google token whose version cannot be read back yet: the one before (still valid:
+    Google's refresh tokens do not rotate) is not destroyed, and the next write tidies up."""
+    secrets = sm(stack)
+    secrets.write("acme-google-tokens", "before")
+    stack.secretmanager.fail_access_next = 4  # every attempt of the read-back
+    secrets.write("acme-google-tokens", "after")
+    versions = stack.secretmanager.secrets["projects/demo/secrets/acme-google-tokens"].versions
+    assert [v.state for v in versions] == ["ENABLED", "ENABLED"]
+    assert secrets.read("acme-google-tokens") == "after"
+    secrets.write("acme-google-tokens", "again")
+    assert [v.state for v in versions] == ["DESTROYED", "DESTROYED", "ENABLED"]
+
+
+def test_a_hundred_rotations_leave_one_billed_version(stack: SandboxStack) -> None:
     """Teamleader's refresh token rotates at every hourly run: without destroying superseded
     versions, each would stay billed ($0.06 a month) for good."""
     secrets = sm(stack)
@@ -60,7 +74,7 @@ def test_a_hundred_rotations_leave_two_billed_versions(stack: SandboxStack) -> N
         secrets.write("acme-teamleader-tokens", f"refresh-{rotation}")
     versions = stack.secretmanager.secrets["projects/demo/secrets/acme-teamleader-tokens"].versions
     billed = [v for v in versions if v.state != "DESTROYED"]
-    assert [v.state for v in billed] == ["DISABLED", "ENABLED"]
+    assert [v.state for v in billed] == ["ENABLED"]
     assert secrets.read("acme-teamleader-tokens") == "refresh-99"
 
 

@@ -1,7 +1,8 @@
 """What a run reads and writes of its Firestore state, counted on the wire as Firestore bills it
 (`sandbox.meter`): a run reads the state it needs, not all of it. An unchanged run and a
 webhook's targeted run read the same whatever the number of companies; a full run reads each
-record once and writes none that did not change. Counts, never times."""
+company once and the id map's shards, the same whatever the number of contacts, and writes none
+that did not change; so does the page's card view. Counts, never times."""
 
 from __future__ import annotations
 
@@ -16,12 +17,17 @@ from sandbox.datagen import Dataset, generate
 from sandbox.meter import Counts, Meter
 from sandbox.stack import SandboxStack
 from sync.ports import Mode
+from sync.serve.page import PageContext
+from sync.serve.page.status import status_of
 from sync.serve.runner import Runner
 from sync.state.firestore import FirestoreState
 from tests.conftest import EMULATOR_PROJECT
 from tests.harness import Harness
 
 CONTACTS = 300
+# The id map's shards here: fewer than the contacts of any connection below, so that every
+# shard holds entries and a count that grew with the contacts would show.
+SHARDS = 8
 # The goal for a run that finds nothing changed.
 UNCHANGED_READS = 20
 
@@ -35,7 +41,7 @@ def metered(firestore_emulator: str) -> Iterator[tuple[Meter, FirestoreState]]:
     """A Firestore state store whose every billed operation is counted."""
     meter = Meter()
     client = meter.install(firestore.Client(project=EMULATOR_PROJECT))
-    yield meter, FirestoreState(client, root=ROOT)
+    yield meter, FirestoreState(client, root=ROOT, id_map_shards=SHARDS)
     client.close()
 
 
@@ -50,9 +56,16 @@ class Connection:
     """One seeded connection served as `python -m sync run` serves it, its state metered."""
 
     def __init__(
-        self, stack: SandboxStack, meter: Meter, state: FirestoreState, tmp: Path, account: str, companies: int
+        self,
+        stack: SandboxStack,
+        meter: Meter,
+        state: FirestoreState,
+        tmp: Path,
+        account: str,
+        companies: int,
+        contacts: int = CONTACTS,
     ) -> None:
-        self.data = generate(CONTACTS, companies, seed=61)
+        self.data = generate(contacts, companies, seed=61)
         self.harness = Harness.create(stack, state, self.data, tmp, account)
         settings = self.harness.settings.model_copy(update={"create_visibility_delay": 0})
         self.runner = Runner(settings, state, self.harness.secrets, clock=stack.clock.now, sleep=stack.clock.advance)
@@ -92,19 +105,33 @@ def test_unchanged_and_targeted_runs_read_the_same_whatever_the_companies(
         assert written == {"runs writes": 1, "accounts writes": 1, "accounts-leases writes": 4}, written
         targeted = connection.webhook(one_company_contact(connection.data))
         assert connection.touched.get("companies reads") == 1, "the one company its contact works for"
+        assert connection.touched.get("idmap reads") == 1, "the one shard its contact's entry is in"
         counts[connection.account] = {"unchanged": unchanged, "targeted": targeted}
     assert counts["few"]["unchanged"].reads == counts["many"]["unchanged"].reads <= UNCHANGED_READS
     assert counts["few"]["targeted"].reads == counts["many"]["targeted"].reads
 
 
-def test_a_full_run_reads_each_record_once_and_rewrites_none_unchanged(
+def test_a_full_run_and_the_card_view_read_the_same_whatever_the_contacts(
     stack: SandboxStack, metered: tuple[Meter, FirestoreState], tmp_path: Path
 ) -> None:
     meter, state = metered
-    connection = Connection(stack, meter, state, tmp_path, "acme", 40)
-    connection.run()
-    connection.run()
-    connection.run(mode="full")
-    assert connection.touched["companies reads"] == 40
-    assert connection.touched["entries reads"] == CONTACTS
-    assert not connection.touched.get("companies writes") and not connection.touched.get("entries writes")
+    counts: dict[str, tuple[Counts, Counts]] = {}
+    for account, contacts in (("small", CONTACTS), ("large", 2 * CONTACTS)):
+        connection = Connection(stack, meter, state, tmp_path, account, 40, contacts)
+        connection.run()
+        assert connection.touched["idmap reads"] <= SHARDS, "a first run reads the id map once, not per page"
+        connection.run()
+        full = connection.run(mode="full")
+        assert connection.touched["companies reads"] == 40
+        assert connection.touched["idmap reads"] == SHARDS
+        assert not connection.touched.get("companies writes") and not connection.touched.get("idmap writes")
+        harness = connection.harness
+        page = PageContext(harness.settings, state, harness.secrets, start_run=lambda *_: None)
+        record = state.account(account)
+        assert record is not None
+        before = meter.counts
+        status = status_of(page, record, record.targets[0], "")
+        assert status.in_google > 0 and status.skipped
+        counts[account] = (full, meter.counts - before)
+    assert counts["small"][0].reads == counts["large"][0].reads
+    assert counts["small"][1].reads == counts["large"][1].reads <= SHARDS + UNCHANGED_READS
