@@ -36,8 +36,8 @@ ASSUMPTIONS = [
     "2 reads of the task (its connection's record, read again by the runner); each tick reads every "
     "connection's record",
     "Secret Manager a run: the 4 accesses cost.json measured, and one Teamleader token rotation an hour (its access "
-    "token lasts an hour): a version added, the one before disabled, an older one destroyed (3 writes), and the "
-    "enabled and disabled versions listed (2 reads)",
+    "token lasts an hour): a version added and the one before destroyed (2 writes), the enabled and disabled "
+    "versions listed (2 reads); the new version's read-back is among the accesses cost.json measured",
     "Cloud Tasks a run: a create and a dispatch (2 billed operations)",
     "Firestore's and Cloud Run's own limits (writes a second per database, instances per region) are not confirmed "
     "here: none is near at these rates but the instances, which are a quota to raise",
@@ -53,7 +53,7 @@ def on_paper(measured: dict[int, dict[str, dict[str, float]]], counts: tuple[int
         "write": unchanged["writes"],
         "delete": unchanged["deletes"],
     }
-    secrets = {"access": unchanged["secret_accesses"], "read": 2, "write": 3}
+    secrets = {"access": unchanged["secret_accesses"], "read": 2, "write": 2}
     rows = {}
     for n in counts:
         per_min = {key: n * value / 60 for key, value in secrets.items()}
