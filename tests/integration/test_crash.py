@@ -22,7 +22,7 @@ from pathlib import Path
 from google.cloud import firestore
 
 from sandbox.datagen import generate
-from sandbox.httpserver import Hold
+from sandbox.faults import Hold
 from sandbox.stack import SandboxStack
 from sync.state.firestore import FirestoreState
 from tests.harness import Harness, sandbox_env
