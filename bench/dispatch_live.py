@@ -70,8 +70,8 @@ class Bench:
         self.sizes = {f"c{n}": rng.randint(200, 2000) for n in range(connections)}
         for n, (name, size) in enumerate(self.sizes.items()):
             self.connect(name, size, seed + n)
-        # Their first runs, without latency, eight at once (each mostly waits on the sync's own
-        # pacing): afterwards each run is an hourly, unchanged one.
+        # Their first runs, without latency and eight at once to keep the preparation short:
+        # afterwards each run is an hourly, unchanged one.
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(self.first_run, self.sizes))
 
