@@ -16,6 +16,7 @@ import json
 import math
 import os
 import random
+import statistics
 import sys
 import tempfile
 import uuid
@@ -27,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from google.cloud import firestore
 
 from bench.measure import ACCOUNT, SandboxProcess, add_latency_options, first_run_shape, latency_options, write_json
-from bench.prices import WEEKLY_FULL_RUNS, month, print_month
+from bench.prices import WEEKLY_FULL_RUNS, month, print_month, print_warm_assumptions, warm_shares
+from bench.warm import WarmFunction
 from sandbox.datagen import generate
 from sandbox.emulator import FirestoreEmulator
 from sandbox.meter import Meter
@@ -35,6 +37,10 @@ from sync.config import Settings
 from sync.state.firestore import FirestoreState
 
 RUNS = ("first", "unchanged", "1% changed", "full", "webhook")
+# Served by a warm instance, as the deployed shape sends them (a task to `/task`).
+WARM_RUNS = ("warm unchanged", "warm webhook")
+# Requests of each kind measured on the warm instance, after the one that warms it.
+WARM_REQUESTS = 3
 
 
 def measure(contacts: int, team: int, emulator: FirestoreEmulator, latency: dict[str, float]) -> dict[str, Any]:
@@ -80,7 +86,49 @@ def measure(contacts: int, team: int, emulator: FirestoreEmulator, latency: dict
         sandbox.control("teamleader", "edit_contact", body)
         runs["receiver"] = receive_webhook(project, emulator, changed[0])
         run("webhook", "--targeted")
+        runs.update(measure_warm(sandbox, project, emulator, changed[1 : 1 + WARM_REQUESTS]))
     return {"contacts": contacts, "companies": companies, "team": team, "changed": len(changed), "runs": runs}
+
+
+def measure_warm(
+    sandbox: SandboxProcess, project: str, emulator: FirestoreEmulator, contacts: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The hourly turn and the webhook's targeted run as a warm instance of the sync function
+    serves them: the tasks the dispatcher makes, sent to `/task`, after one hourly turn that
+    warms the instance (its imports, its clients, the tokens it keeps)."""
+    client = firestore.Client(project=project)
+    state = FirestoreState(client)
+
+    def turn() -> dict[str, str]:
+        record = state.account(ACCOUNT)
+        return {"task": "tick", "account": ACCOUNT, "after": (record.last_run if record else None) or ""}
+
+    try:
+        with WarmFunction(sandbox.env) as function:
+            function.task(turn())
+            turns = [function.task(turn()) for _ in range(WARM_REQUESTS)]
+            webhooks = []
+            for contact in contacts:
+                body = {"account": ACCOUNT, "id": contact, "changes": {"last_name": "Warm Webhook"}}
+                sandbox.control("teamleader", "edit_contact", body)
+                receive_webhook(project, emulator, contact)
+                webhooks.append(function.task({"task": "hints", "account": ACCOUNT}))
+    finally:
+        client.close()
+    for measured in (*turns, *webhooks):
+        reports = [outcome["report"] for outcome in measured["answer"]["accounts"]]
+        assert reports and all(r["status"] == "ok" for r in reports), measured["answer"]
+    return {"warm unchanged": _median(turns), "warm webhook": _median(webhooks)}
+
+
+def _median(measured: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the requests, and the last one's collections."""
+    keys = ("reads", "writes", "deletes", "secret_accesses", "secret_versions", "cpu_s", "wall_s")
+    return {
+        **{key: statistics.median(m[key] for m in measured) for key in keys},
+        "by_collection": measured[-1]["by_collection"],
+        "each": [{key: m[key] for key in keys} for m in measured],
+    }
 
 
 def receive_webhook(project: str, emulator: FirestoreEmulator, contact_id: str) -> dict[str, Any]:
@@ -102,16 +150,16 @@ def print_runs(figures: dict[str, Any]) -> None:
         f"\n{figures['contacts']:,} contacts, {figures['companies']:,} companies, a team of {figures['team']} "
         f"({figures['changed']:,} contacts in the 1% run)"
     )
-    print(f"{'run':<11} {'reads':>8} {'writes':>8} {'deletes':>7} {'secret reads':>12} {'new versions':>12} "
+    print(f"{'run':<15} {'reads':>8} {'writes':>8} {'deletes':>7} {'secret reads':>12} {'new versions':>12} "
           f"{'CPU s':>7} {'wall s':>7}")  # fmt: skip
-    for label in (*RUNS, "receiver"):
+    for label in (*RUNS, "receiver", *WARM_RUNS):
         run = figures["runs"][label]
         cpu = f"{run['cpu_s']:>7.1f} {run['wall_s']:>7.1f}" if "cpu_s" in run else f"{'':>7} {'':>7}"
         print(
-            f"{label:<11} {run['reads']:>8,} {run['writes']:>8,} {run['deletes']:>7,} "
+            f"{label:<15} {run['reads']:>8,} {run['writes']:>8,} {run['deletes']:>7,} "
             f"{run['secret_accesses']:>12,} {run['secret_versions']:>12,} {cpu}"
         )
-    for label in RUNS:
+    for label in (*RUNS, *WARM_RUNS):
         print(f"  {label}: {figures['runs'][label]['by_collection']}")
 
 
@@ -131,10 +179,23 @@ def main() -> None:
             print_runs(figures)
             results.append(figures)
     months = [(month(figures), month(figures, WEEKLY_FULL_RUNS)) for figures in results]
-    for daily, weekly in months:
+    shares = warm_shares()
+    warm = [(month(f, warm=shares), month(f, WEEKLY_FULL_RUNS, shares)) for f in results]
+    all_warm = [month(f, warm={"webhook": 1.0, "hourly": 1.0}) for f in results]
+    for (daily, weekly), (warm_daily, warm_weekly), every in zip(months, warm, all_warm, strict=True):
         print_month(daily, weekly)
+        print_month(warm_daily, warm_weekly, details=False)
+        print_warm_assumptions(every)
     write_json(
-        args.json, {"results": results, "months": [daily for daily, _ in months], "weekly": [w for _, w in months]}
+        args.json,
+        {
+            "results": results,
+            "months": [daily for daily, _ in months],
+            "weekly": [w for _, w in months],
+            "warm_months": [daily for daily, _ in warm],
+            "warm_weekly": [w for _, w in warm],
+            "all_warm_months": all_warm,
+        },
     )
 
 

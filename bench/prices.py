@@ -4,6 +4,7 @@ every figure that is not measured is printed as an assumption."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -50,23 +51,53 @@ WEBHOOK_CHANGES = 200 * DAYS
 FUNCTION_VCPU, FUNCTION_GIB = 0.333, 0.5
 RECEIVER_VCPU, RECEIVER_GIB = 0.167, 0.25
 RECEIVER_WALL_S = 0.5
+# Which runs find a warm instance of the sync function. Cloud Run functions keep an instance idle
+# after a request "for an unspecified amount of time" (cloud.google.com/functions/1stgendocs/
+# configuring/min-instances, "Idle instances and cold starts"): how long is this assumption.
+IDLE_MINUTES = 15.0
+# The 200 webhooks a day arrive at random (Poisson) over this many working hours.
+WORKING_HOURS = 10.0
+TICK_MINUTES = 5.0
+# What a run's cost is made of, blended between a cold process and a warm instance.
+BLENDED = ("reads", "writes", "deletes", "secret_accesses", "wall_s")
 
 
-def _hourly(runs: dict[str, Any], changed: int, per_hour: float) -> dict[str, float]:
+def warm_shares(idle_minutes: float = IDLE_MINUTES) -> dict[str, float]:
+    """The share of webhook-driven and of hourly runs that find a warm instance, when only the
+    runs themselves keep one warm: a run finds one when another request came within
+    `idle_minutes` before it. Webhooks: another webhook in that time (Poisson, 200 a day over the
+    working hours). Hourly runs: 60 minutes apart, so warm only in working hours with a webhook
+    in the `idle_minutes` before."""
+    per_minute = WEBHOOK_CHANGES / DAYS / (WORKING_HOURS * 60)
+    webhook = 1 - math.exp(-per_minute * idle_minutes)
+    return {"webhook": webhook, "hourly": WORKING_HOURS / 24 * webhook}
+
+
+def _blend(cold: dict[str, Any], warm: dict[str, Any], share: float) -> dict[str, float]:
+    return {key: share * float(warm[key]) + (1 - share) * float(cold[key]) for key in BLENDED}
+
+
+def _hourly(runs: dict[str, Any], unchanged: dict[str, float], changed: int, per_hour: float) -> dict[str, float]:
     """An ordinary hourly run: the unchanged run, plus reading the contacts webhooks changed in
-    the hour again (the listing shows them; the webhook's run wrote them already)."""
-    unchanged, one_percent = runs["unchanged"], runs["1% changed"]
-    hourly = {key: float(unchanged[key]) for key in ("reads", "writes", "deletes", "secret_accesses", "wall_s")}
-    hourly["reads"] += (one_percent["reads"] - unchanged["reads"]) / changed * per_hour
-    hourly["wall_s"] += (one_percent["wall_s"] - unchanged["wall_s"]) / changed * per_hour
+    the hour again (the listing shows them; the webhook's run wrote them already), at the cold
+    runs' cost a contact."""
+    cold, one_percent = runs["unchanged"], runs["1% changed"]
+    hourly = dict(unchanged)
+    hourly["reads"] += (one_percent["reads"] - cold["reads"]) / changed * per_hour
+    hourly["wall_s"] += (one_percent["wall_s"] - cold["wall_s"]) / changed * per_hour
     return hourly
 
 
-def month(figures: dict[str, Any], full_runs: int = FULL_RUNS) -> dict[str, Any]:
-    """The month of one connection: each line's quantity and its cost at the low and high price."""
+def month(figures: dict[str, Any], full_runs: int = FULL_RUNS, warm: dict[str, float] | None = None) -> dict[str, Any]:
+    """The month of one connection: each line's quantity and its cost at the low and high price.
+    `warm`: the share of webhook-driven and of hourly runs billed at a warm instance's measured
+    figures (the rest, and every full run, at a cold process's); none: every run cold."""
     runs, team = figures["runs"], figures["team"]
-    hourly = _hourly(runs, figures["changed"], WEBHOOK_CHANGES / HOURLY_RUNS)
-    full, webhook, receiver = runs["full"], runs["webhook"], runs["receiver"]
+    shares = warm or {"webhook": 0.0, "hourly": 0.0}
+    unchanged = _blend(runs["unchanged"], runs.get("warm unchanged", runs["unchanged"]), shares["hourly"])
+    hourly = _hourly(runs, unchanged, figures["changed"], WEBHOOK_CHANGES / HOURLY_RUNS)
+    webhook = _blend(runs["webhook"], runs.get("warm webhook", runs["webhook"]), shares["webhook"])
+    full, receiver = runs["full"], runs["receiver"]
     ordinary = HOURLY_RUNS - full_runs
 
     def total(key: str) -> float:
@@ -96,6 +127,7 @@ def month(figures: dict[str, Any], full_runs: int = FULL_RUNS) -> dict[str, Any]
         "contacts": figures["contacts"],
         "team": team,
         "full_runs": full_runs,
+        "warm": shares,
         "lines": lines,
         "low": sum(line["low"] for line in lines),
         "high": sum(line["high"] for line in lines),
@@ -103,16 +135,24 @@ def month(figures: dict[str, Any], full_runs: int = FULL_RUNS) -> dict[str, Any]
     }
 
 
-def print_month(priced: dict[str, Any], weekly: dict[str, Any]) -> None:
-    """The month's table, its prices and assumptions; `weekly`: the same month with a full run
-    a week, its total only."""
-    print(f"\nA month of one connection: {priced['contacts']:,} contacts, a team of {priced['team']}")
+def print_month(priced: dict[str, Any], weekly: dict[str, Any], *, details: bool = True) -> None:
+    """The month's table, its prices and assumptions (`details`); `weekly`: the same month with
+    a full run a week, its total only."""
+    shares = priced["warm"]
+    served = (
+        f"{shares['webhook']:.1%} of webhook-driven and {shares['hourly']:.1%} of hourly runs on a warm instance"
+        if any(shares.values())
+        else "every run a cold process"
+    )
+    print(f"\nA month of one connection: {priced['contacts']:,} contacts, a team of {priced['team']}; {served}")
     print(f"{'':<48} {'quantity':>12} {'USD (low)':>10} {'USD (high)':>10}")
     for line in priced["lines"]:
         name = PRICES[line["key"]].what
         print(f"{name:<48} {line['quantity']:>12,.0f} {line['low']:>10.3f} {line['high']:>10.3f}")
     print(f"{'total':<48} {'':>12} {priced['low']:>10.2f} {priced['high']:>10.2f}")
     print(f"{'total with a full run a week':<48} {'':>12} {weekly['low']:>10.2f} {weekly['high']:>10.2f}")
+    if not details:
+        return
     print("prices (list, USD):")
     for price in PRICES.values():
         shown = f"{price.low:g}" if price.high is None else f"{price.low:g} to {price.high:g}"
@@ -131,4 +171,25 @@ def print_month(priced: dict[str, Any], weekly: dict[str, Any]) -> None:
         f"{FUNCTION_VCPU} vCPU and {FUNCTION_GIB} GiB, and {RECEIVER_WALL_S} s a receiver request at "
         f"{RECEIVER_VCPU} vCPU and {RECEIVER_GIB} GiB; per deployment, not per connection (not above): the "
         "scheduler's ticks (every 5 minutes, 8,640 requests) and the OAuth clients' two secrets"
+    )
+
+
+def print_warm_assumptions(all_warm: dict[str, Any]) -> None:
+    """How the warm-aware months' shares were derived, and the month if every run found a warm
+    instance (`all_warm`: its total)."""
+    shares = warm_shares()
+    print(
+        f"warm instances, assumptions: an instance stays idle {IDLE_MINUTES:g} minutes after a request (Cloud Run "
+        "functions document only 'an unspecified amount of time': cloud.google.com/functions/1stgendocs/"
+        f"configuring/min-instances); the 200 webhooks a day arrive at random over {WORKING_HOURS:g} working "
+        f"hours, so a webhook finds the instance warm when another came in the {IDLE_MINUTES:g} minutes before: "
+        f"{shares['webhook']:.1%}; hourly runs are 60 minutes apart, warm only in working hours after a webhook: "
+        f"{shares['hourly']:.1%}; full runs always cold; a warm run billed at the measured wall time of a "
+        "task (`POST /task`) answered by the served function after one request warmed it"
+    )
+    print(
+        f"if the scheduler's tick (every {TICK_MINUTES:g} minutes, to the same function) keeps an instance warm "
+        f"and every webhook-driven and hourly run finds it idle: {all_warm['low']:.2f} to {all_warm['high']:.2f} "
+        "(the function serves one request at a time: a task arriving while the tick is answered starts "
+        "another instance, cold)"
     )

@@ -183,14 +183,7 @@ class _Counted:
 
 def metered_sync(out: Path, args: list[str]) -> int:
     """`python -m sync ARGS` with every Firestore client metered; the counts written to `out`."""
-    meter = Meter()
-    plain = cast(Callable[[Any, Any], grpc.Channel], firestore.Client._emulator_channel)
-
-    def metered(client: Any, transport: Any) -> grpc.Channel:
-        return meter.channel(plain(client, transport))
-
-    firestore.Client._emulator_channel = metered  # type: ignore[method-assign]
-    _meter_secrets(meter)
+    meter = meter_process()
     from sync import runtime
     from sync.serve.cli.main import main
 
@@ -203,6 +196,20 @@ def metered_sync(out: Path, args: list[str]) -> int:
     finally:
         out.write_text(json.dumps({**asdict(meter.counts), "by_collection": dict(meter.by_collection)}))
     return status
+
+
+def meter_process() -> Meter:
+    """A meter of every Firestore client this process makes from now on, and of every secret
+    read and written, whichever store the settings choose."""
+    meter = Meter()
+    plain = cast(Callable[[Any, Any], grpc.Channel], firestore.Client._emulator_channel)
+
+    def metered(client: Any, transport: Any) -> grpc.Channel:
+        return meter.channel(plain(client, transport))
+
+    firestore.Client._emulator_channel = metered  # type: ignore[method-assign]
+    _meter_secrets(meter)
+    return meter
 
 
 def _meter_secrets(meter: Meter) -> None:
