@@ -11,7 +11,7 @@ from sync.engine.bookmarks import ContactsBookmark
 from sync.engine.decide import Scope, decide_mapped
 from sync.engine.group import ensure_group
 from sync.engine.guard import DeletionGuard, MassDeletionError
-from sync.engine.ledger import WHOLE_MAPS_HELD, Ledger
+from sync.engine.ledger import Ledger
 from sync.engine.options import DestinationConfig, EngineOptions
 from sync.engine.paging import Sighting
 from sync.engine.reconcile import reconcile
@@ -50,7 +50,7 @@ class Lane:
         *,
         clock: Callable[[], float],
         written: Callable[[], None],
-        held: int = WHOLE_MAPS_HELD,
+        held: int,
     ) -> None:
         self.config = config
         self.destination = destination

@@ -167,6 +167,13 @@ class AccountRecord:
         assert self.destinations is not None
         return self.destinations
 
+    @property
+    def waits_for_reconnect(self) -> bool:
+        """Whether its runs wait for a person to reconnect it. A Workspace's refused delegation
+        does not: its admin mends it in the Admin console, which the sync is not told of, so it
+        is looked at again at its turn."""
+        return self.status == "needs_reauth" and not self.workspace_domain
+
     def destination(self, user: str | None) -> DestinationRecord | None:
         """The destination of `user` (None: the default one)."""
         name = DEFAULT_DESTINATION if user is None else destination_name(user)

@@ -92,9 +92,7 @@ class ConnectionServer:
         # A run named by a person also serves the destinations that wait for one (a grant
         # given again, a hold to lift): it finds out whether they still do.
         wanted = [d for d in record.targets if d.enabled and (named or runnable(d))]
-        # A Workspace's refused delegation was read again just now, and answered.
-        waits = record.status == "needs_reauth" and not record.workspace_domain
-        if not named and (not record.enabled or waits):
+        if not named and (not record.enabled or record.waits_for_reconnect):
             wanted = []  # served for a removal only
         if user is not None:
             wanted = [d for d in wanted if d is record.destination(user)]

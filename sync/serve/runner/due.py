@@ -67,9 +67,7 @@ class Schedule:
     @staticmethod
     def syncs(record: AccountRecord) -> bool:
         """Whether the connection has a destination to sync (and is not waiting for a person)."""
-        # A Workspace's refused delegation is looked at again at its turn (`due_accounts`).
-        waits = record.status == "needs_reauth" and not record.workspace_domain
-        return record.enabled and not waits and _has_work(record)
+        return record.enabled and not record.waits_for_reconnect and _has_work(record)
 
     def removing(self, record: AccountRecord) -> bool:
         """Whether a destination's copy is due to be removed (`DestinationRecord.removal_due`):
