@@ -7,22 +7,19 @@ them are stored together or not at all.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from sync.errors import LeaseContentionError
 from sync.state.companies import CompanyRecord
 from sync.state.connections import AccountRecord
 from sync.state.hints import HintKind, Hints
 from sync.state.idmap import AccountState, Checkpoint, Entry, Intent
 from sync.state.idmap_firestore import GET_ALL_CHUNK, SHARDS, ShardedIdMap
+from sync.state.leases_firestore import FirestoreLeases
 from sync.state.page_firestore import FirestorePageStore
 
 # Values one `array_contains_any` filter may hold (Firestore's limit).
@@ -31,7 +28,6 @@ ANY_OF = 30
 PEOPLE = "contact_ids"
 # The hint document saying more hints came than the cap (no Teamleader id holds "~").
 OVERFLOW = "~overflow"
-LEASE_ATTEMPTS = 8
 
 
 def _company(data: dict[str, Any]) -> CompanyRecord:
@@ -57,6 +53,7 @@ class FirestoreState(FirestorePageStore):
         self._root = root
         self._retention = timedelta(days=report_retention_days)
         self._id_map = ShardedIdMap(client, self._account, id_map_shards)
+        self._leases = FirestoreLeases(client, root + "-leases")
 
     def _account(self, account: str) -> Any:
         return self._db.collection(self._root).document(account)
@@ -227,65 +224,11 @@ class FirestoreState(FirestorePageStore):
         if taken.overflow:
             hints.document(OVERFLOW).delete()
 
-    def _lease(self, account: str) -> Any:
-        return self._db.collection(self._root + "-leases").document(account)
-
     def acquire_lease(self, account: str, holder: str, now: float, ttl: float) -> bool:
-        lease = self._lease(account)
-
-        def held_by_another(current: dict[str, Any] | None) -> bool:
-            return current is not None and current["holder"] != holder and current["expires"] > now
-
-        # A plain read settles the common case (held by a live run) without a transaction, so
-        # many invocations at once do not fight over the lease document.
-        if held_by_another(lease.get().to_dict()):
-            return False
-
-        @firestore.transactional
-        def take(transaction: firestore.Transaction) -> bool:
-            if held_by_another(lease.get(transaction=transaction).to_dict()):
-                return False
-            transaction.set(lease, {"holder": holder, "expires": now + ttl})
-            return True
-
-        for _ in range(LEASE_ATTEMPTS):
-            try:
-                taken: bool = take(self._db.transaction())
-                return taken
-            except (ValueError, gexc.Aborted, gexc.Conflict):
-                # The transaction lost to a concurrent one every time: wait a moment, look again.
-                time.sleep(random.uniform(0.05, 0.5))
-                if held_by_another(lease.get().to_dict()):
-                    return False
-        raise LeaseContentionError(f"the lease of {account} is contended")
+        return self._leases.acquire(account, holder, now, ttl)
 
     def renew_lease(self, account: str, holder: str, now: float, ttl: float) -> bool:
-        # The holder only rewrites its own lease, so a write conditioned on the version it
-        # read is enough. Unlike a transaction, it leaves no lock behind when the process
-        # dies half-way: Firestore keeps an abandoned transaction's lock for a minute, and
-        # renewals happen all through a run, where a crash or a timeout can stop it.
-        lease = self._lease(account)
-        for _ in range(LEASE_ATTEMPTS):
-            snapshot = lease.get()
-            current = snapshot.to_dict()
-            if current is None or current["holder"] != holder:
-                return False
-            try:
-                lease.update(
-                    {"expires": now + ttl}, option=self._db.write_option(last_update_time=snapshot.update_time)
-                )
-                return True
-            except (gexc.FailedPrecondition, gexc.Aborted):
-                continue  # written meanwhile (by a taker, if it expired): look again
-        raise LeaseContentionError(f"the lease of {account} is contended")
+        return self._leases.renew(account, holder, now, ttl)
 
     def release_lease(self, account: str, holder: str) -> None:
-        lease = self._lease(account)
-
-        @firestore.transactional
-        def give_back(transaction: firestore.Transaction) -> None:
-            current = lease.get(transaction=transaction).to_dict()
-            if current and current["holder"] == holder:
-                transaction.delete(lease)
-
-        give_back(self._db.transaction())
+        self._leases.release(account, holder)

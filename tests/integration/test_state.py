@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from sync.state.idmap import Checkpoint, Entry, Intent
 from sync.state.port import StateStore
 
@@ -71,3 +73,10 @@ def test_a_lease_is_renewed_by_its_holder_only(any_state: StateStore) -> None:
     any_state.release_lease("a", "second")
     assert not any_state.renew_lease("a", "second", now=122.0, ttl=10.0)
     assert any_state.acquire_lease("a", "third", now=122.0, ttl=10.0)
+
+
+def test_of_runs_taking_a_lapsed_lease_at_once_one_gets_it(any_state: StateStore) -> None:
+    assert any_state.acquire_lease("lapsed", "a-crashed-run", now=100.0, ttl=10.0)
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(lambda n: any_state.acquire_lease("lapsed", f"run-{n}", now=200.0, ttl=60.0), range(8)))
+    assert taken.count(True) == 1, taken

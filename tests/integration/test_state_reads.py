@@ -103,6 +103,8 @@ def test_unchanged_and_targeted_runs_read_the_same_whatever_the_companies(
         # Nothing but the run's report, the connection's record (its last run) and the leases.
         written = {k: v for k, v in connection.touched.items() if k.endswith("writes") and v}
         assert written == {"runs writes": 1, "accounts writes": 1, "accounts-leases writes": 4}, written
+        # Each lease (the connection's, its Google user's) read once to take it, not to give it back.
+        assert connection.touched["accounts-leases reads"] == 2
         targeted = connection.webhook(one_company_contact(connection.data))
         assert connection.touched.get("companies reads") == 1, "the one company its contact works for"
         assert connection.touched.get("idmap reads") == 1, "the one shard its contact's entry is in"
