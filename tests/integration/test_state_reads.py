@@ -108,6 +108,7 @@ def test_unchanged_and_targeted_runs_read_the_same_whatever_the_companies(
         targeted = connection.webhook(one_company_contact(connection.data))
         assert connection.touched.get("companies reads") == 1, "the one company its contact works for"
         assert connection.touched.get("idmap reads") == 1, "the one shard its contact's entry is in"
+        assert not connection.touched.get("accounts writes"), "its record is as the run before left it"
         counts[connection.account] = {"unchanged": unchanged, "targeted": targeted}
     assert counts["few"]["unchanged"].reads == counts["many"]["unchanged"].reads <= UNCHANGED_READS
     assert counts["few"]["targeted"].reads == counts["many"]["targeted"].reads

@@ -210,6 +210,7 @@ class ConnectionServer:
             if outcome.status == "ok" and (mode == "full" or record.last_full_run is None):
                 record.last_full_run = record.last_run
         current = self.state.account(record.account_id) or record
+        stored = current.to_json()
         ran = {d.name: d for d in record.targets}
         for field_name in ("status", "reason", "last_run", "last_status", "last_full_run", "failures_in_a_row"):
             setattr(current, field_name, getattr(record, field_name))
@@ -217,7 +218,9 @@ class ConnectionServer:
             if (after := ran.get(destination.name)) is not None:
                 destination.status, destination.reason = after.status, after.reason
                 destination.last_status, destination.failures_in_a_row = after.last_status, after.failures_in_a_row
-        self.state.put_account(current)
+        # A webhook's run that went as the last one did changes nothing here: no write.
+        if current.to_json() != stored:
+            self.state.put_account(current)
 
     def _lease_keeper(self, keys: list[str], holder: str) -> Callable[[], None]:
         """Renews the leases (the connection's, its Google users') a few times per lease period
