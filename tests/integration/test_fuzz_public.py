@@ -184,7 +184,11 @@ def test_the_receiver_never_fails_and_acts_only_on_the_secret_address(
     assert answer.status_code < 500, answer.get_data()[:200]
     assert token not in answer.get_data(as_text=True)
     if which != "right" or method != "POST":
-        assert answer.status_code >= 400 and len(receiver.triggered) == before
+        assert len(receiver.triggered) == before
+        # The framework folds repeated slashes ("//") by a redirect before any code of ours runs:
+        # it acts on nothing and points nowhere secret.
+        folded = answer.status_code == 308 and "//" in path and token not in answer.headers.get("Location", "")
+        assert answer.status_code >= 400 or folded, answer.status_code
     _check_quiet(receiver, token)
 
 
