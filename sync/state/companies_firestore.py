@@ -67,6 +67,11 @@ def people_of(companies: dict[str, dict[str, Any]]) -> list[str]:
     return sorted({contact for record in companies.values() for contact in record.get("contacts") or {}})
 
 
+def _document(companies: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A whole shard holding these companies."""
+    return {FIELD: companies, PEOPLE: people_of(companies), COUNT: len(companies)}
+
+
 def _records(snapshot: Any) -> Iterator[CompanyRecord]:
     for company_id, data in ((snapshot.to_dict() or {}).get(FIELD) or {}).items():
         yield CompanyRecord.from_json(company_id, data)
@@ -141,7 +146,7 @@ class ShardedCompanies(ShardedKeys):
             ref = self._collection(account).document(name)
             if shard.read_at is None:
                 if content:
-                    batch.create(ref, {FIELD: content, PEOPLE: people_of(content), COUNT: len(content)})
+                    batch.create(ref, _document(content))
                 continue
             fields: dict[str, Any] = {
                 FieldPath(FIELD, cid).to_api_repr(): firestore.DELETE_FIELD if record is None else record
@@ -165,8 +170,8 @@ class ShardedCompanies(ShardedKeys):
         """Move the key's old company documents into shards and mark it (`moves_firestore`):
         shards a mover cut short wrote before keep their companies."""
         shards = self._new_shards
-        old = [(s.reference, CompanyRecord.from_json(s.get("company_id"), s.to_dict() or {}))
-               for s in self._key_ref(account).collection(LEGACY).stream()]  # fmt: skip
+        legacy = self._key_ref(account).collection(LEGACY).stream()
+        old = [(s.reference, CompanyRecord.from_json(s.get("company_id"), s.to_dict() or {})) for s in legacy]
         contents = {s.id: (s.to_dict() or {}).get(FIELD) or {} for s in self._collection(account).stream()}
         for start in range(0, len(old), MOVE_CHUNK):
             chunk = old[start : start + MOVE_CHUNK]
@@ -178,9 +183,7 @@ class ShardedCompanies(ShardedKeys):
                 touched.add(name)
                 batch.delete(reference)
             for name in touched:
-                content = contents[name]
-                document = {FIELD: content, PEOPLE: people_of(content), COUNT: len(content)}
-                batch.set(self._collection(account).document(name), document)
+                batch.set(self._collection(account).document(name), _document(contents[name]))
             seen = self._guard(batch, account, seen, {"companies_moved": start + len(chunk)})
         self._guard(self._db.batch(), account, seen, {MARK: shards, "companies_moved": firestore.DELETE_FIELD})
         return shards
