@@ -47,47 +47,63 @@ def measure(contacts: int, team: int, emulator: FirestoreEmulator, latency: dict
     """Each kind of run of one connection with `team` Google users, in this order."""
     companies, bulk = first_run_shape(contacts)
     project = f"demo-cost-{uuid.uuid4().hex[:8]}"
-    env = {
+    options = {"rate_limit": 1_000_000, **latency}
+    with SandboxProcess(
+        contacts, companies, bulk_import=bulk, options=options, env=firestore_env(project, emulator)
+    ) as sandbox:
+        for n in range(1, team):
+            sandbox.add_google_user(f"member{n}@team.example")
+        runs, changed = cold_runs(sandbox, project, emulator, contacts)
+        runs.update(measure_warm(sandbox, project, emulator, changed[1 : 1 + WARM_REQUESTS]))
+    return {"contacts": contacts, "companies": companies, "team": team, "changed": len(changed), "runs": runs}
+
+
+def firestore_env(project: str, emulator: FirestoreEmulator) -> dict[str, str]:
+    """The sync's settings for its state in `project` on the emulator."""
+    return {
         "SYNC_STATE_BACKEND": "firestore",
         "SYNC_FIRESTORE_PROJECT": project,
         "FIRESTORE_EMULATOR_HOST": emulator.host,
     }
+
+
+def cold_runs(
+    sandbox: SandboxProcess, project: str, emulator: FirestoreEmulator, contacts: int
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Each kind of run (`RUNS`), in this order, each a process of its own, metered; and the
+    contacts the 1% run changed."""
+    companies, bulk = first_run_shape(contacts)
     out = Path(tempfile.mkdtemp(prefix="sync-cost-")) / "meter.json"
     runs: dict[str, dict[str, Any]] = {}
-    options = {"rate_limit": 1_000_000, **latency}
-    with SandboxProcess(contacts, companies, bulk_import=bulk, options=options, env=env) as sandbox:
-        for n in range(1, team):
-            sandbox.add_google_user(f"member{n}@team.example")
 
-        def run(label: str, *extra: str) -> None:
-            measured = sandbox.sync(["run", "--account", ACCOUNT, *extra], meter_to=out)
-            counted = json.loads(out.read_text())
-            reports = measured.reports
-            assert reports and all(r["status"] == "ok" for r in reports), [r.get("status") for r in reports]
-            runs[label] = {
-                **{k: v for k, v in counted.items() if k != "by_collection"},
-                "by_collection": {k: v for k, v in counted["by_collection"].items() if v},
-                "cpu_s": measured.cpu_s,
-                "wall_s": measured.wall_s,
-                "written_to_google": sum(r["created"] + r["updated"] + r["deleted"] for r in reports),
-            }
+    def run(label: str, *extra: str) -> None:
+        measured = sandbox.sync(["run", "--account", ACCOUNT, *extra], meter_to=out)
+        counted = json.loads(out.read_text())
+        reports = measured.reports
+        assert reports and all(r["status"] == "ok" for r in reports), [r.get("status") for r in reports]
+        runs[label] = {
+            **{k: v for k, v in counted.items() if k != "by_collection"},
+            "by_collection": {k: v for k, v in counted["by_collection"].items() if v},
+            "cpu_s": measured.cpu_s,
+            "wall_s": measured.wall_s,
+            "written_to_google": sum(r["created"] + r["updated"] + r["deleted"] for r in reports),
+        }
 
-        run("first")
-        run("unchanged")
-        # The seeded data, as the sandbox generated it (its seed): 1% of the eligible contacts.
-        eligible = sorted(generate(contacts, companies, seed=7, bulk_import=bulk).eligible_ids())
-        changed = random.Random(contacts).sample(eligible, math.ceil(len(eligible) / 100))
-        for teamleader_id in changed:
-            body = {"account": ACCOUNT, "id": teamleader_id, "changes": {"last_name": "Gewijzigd"}}
-            sandbox.control("teamleader", "edit_contact", body)
-        run("1% changed")
-        run("full", "--mode", "full")
-        body = {"account": ACCOUNT, "id": changed[0], "changes": {"last_name": "Via Webhook"}}
+    run("first")
+    run("unchanged")
+    # The seeded data, as the sandbox generated it (its seed): 1% of the eligible contacts.
+    eligible = sorted(generate(contacts, companies, seed=7, bulk_import=bulk).eligible_ids())
+    changed = random.Random(contacts).sample(eligible, math.ceil(len(eligible) / 100))
+    for teamleader_id in changed:
+        body = {"account": ACCOUNT, "id": teamleader_id, "changes": {"last_name": "Gewijzigd"}}
         sandbox.control("teamleader", "edit_contact", body)
-        runs["receiver"] = receive_webhook(project, emulator, changed[0])
-        run("webhook", "--targeted")
-        runs.update(measure_warm(sandbox, project, emulator, changed[1 : 1 + WARM_REQUESTS]))
-    return {"contacts": contacts, "companies": companies, "team": team, "changed": len(changed), "runs": runs}
+    run("1% changed")
+    run("full", "--mode", "full")
+    body = {"account": ACCOUNT, "id": changed[0], "changes": {"last_name": "Via Webhook"}}
+    sandbox.control("teamleader", "edit_contact", body)
+    runs["receiver"] = receive_webhook(project, emulator, changed[0])
+    run("webhook", "--targeted")
+    return runs, changed
 
 
 def measure_warm(

@@ -37,3 +37,15 @@ resource "google_firestore_field" "idmap_unindexed" {
   field      = "entries"
   index_config {}
 }
+
+# A connection's companies are kept in shard documents (`company_shards/{shard}`), every company
+# a field of the `companies` map (sync/state/companies_firestore.py). Queries look only at the
+# shard's `people` array (indexed, as every field is by default) and sum its `count`: the map is
+# exempt from indexing, so a shard of a hundred companies and their people makes no index
+# entries for them.
+resource "google_firestore_field" "companies_unindexed" {
+  database   = google_firestore_database.state.name
+  collection = "company_shards"
+  field      = "companies"
+  index_config {}
+}

@@ -1,5 +1,5 @@
-"""Firestore state: accounts/{account} with its id map's shards (`idmap_firestore`), intents,
-companies and runs below it.
+"""Firestore state: accounts/{account} with its id map's shards (`idmap_firestore`), its
+companies' shards (`companies_firestore`), intents and runs below it.
 
 A checkpoint is one batched write, so the id-map entries of a batch and the cursor that covers
 them are stored together or not at all.
@@ -12,26 +12,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
 
 from sync.state.companies import CompanyRecord
+from sync.state.companies_firestore import SHARDS as COMPANY_SHARDS
+from sync.state.companies_firestore import ShardedCompanies
 from sync.state.connections import AccountRecord
 from sync.state.hints import HintKind, Hints
 from sync.state.idmap import AccountState, Checkpoint, Entry, Intent
-from sync.state.idmap_firestore import GET_ALL_CHUNK, SHARDS, ShardedIdMap
+from sync.state.idmap_firestore import SHARDS, ShardedIdMap
 from sync.state.leases_firestore import FirestoreLeases
 from sync.state.page_firestore import FirestorePageStore
 
-# Values one `array_contains_any` filter may hold (Firestore's limit).
-ANY_OF = 30
-# The field of a company's document that lists its people's ids, for `companies_of`.
-PEOPLE = "contact_ids"
 # The hint document saying more hints came than the cap (no Teamleader id holds "~").
 OVERFLOW = "~overflow"
-
-
-def _company(data: dict[str, Any]) -> CompanyRecord:
-    return CompanyRecord.from_json(data["company_id"], data)
 
 
 def _doc_id(teamleader_id: str) -> str:
@@ -48,12 +41,14 @@ class FirestoreState(FirestorePageStore):
         root: str = "accounts",
         report_retention_days: int = 90,
         id_map_shards: int = SHARDS,
+        company_shards: int = COMPANY_SHARDS,
     ) -> None:
         self._db = client
         self._root = root
         self._retention = timedelta(days=report_retention_days)
         self._id_map = ShardedIdMap(client, self._account, id_map_shards)
         self._leases = FirestoreLeases(client, root + "-leases")
+        self._companies = ShardedCompanies(client, self._account, company_shards)
 
     def _account(self, account: str) -> Any:
         return self._db.collection(self._root).document(account)
@@ -62,18 +57,8 @@ class FirestoreState(FirestorePageStore):
         snapshot = self._account(account).get()
         data = snapshot.to_dict() or {}
         self._id_map.note(account, data)
+        self._companies.note(account, data)
         return AccountState(data.get("cursor") or {}, data.get("group"), data.get("source_cursor"))
-
-    def _by_id(self, account: str, collection: str, ids: Iterable[str]) -> Iterator[dict[str, Any]]:
-        """The stored documents of these ids (a chunk of them at a time), each read once."""
-        ids = list(dict.fromkeys(ids))
-        documents = self._account(account).collection(collection)
-        for start in range(0, len(ids), GET_ALL_CHUNK):
-            refs = [documents.document(_doc_id(tid)) for tid in ids[start : start + GET_ALL_CHUNK]]
-            for snapshot in self._db.get_all(refs):
-                data = snapshot.to_dict() if snapshot.exists else None
-                if data is not None:
-                    yield data
 
     def entries(self, account: str, teamleader_ids: Iterable[str]) -> dict[str, Entry]:
         return self._id_map.entries(account, teamleader_ids)
@@ -89,30 +74,16 @@ class FirestoreState(FirestorePageStore):
         return sorted(found, key=lambda i: i.sent_at)
 
     def companies(self, account: str, company_ids: Iterable[str]) -> dict[str, CompanyRecord]:
-        found = (_company(data) for data in self._by_id(account, "companies", company_ids))
-        return {record.company_id: record for record in found}
+        return self._companies.companies(account, company_ids)
 
     def companies_of(self, account: str, contact_ids: Iterable[str]) -> dict[str, CompanyRecord]:
-        # Each company keeps its people's ids as an array (written with it): one query per 30
-        # contacts reads only the companies they work for, whatever the connection holds.
-        ids = sorted(set(contact_ids))
-        companies = self._account(account).collection("companies")
-        found: dict[str, CompanyRecord] = {}
-        for start in range(0, len(ids), ANY_OF):
-            chunk = ids[start : start + ANY_OF]
-            for snapshot in companies.where(filter=FieldFilter(PEOPLE, "array_contains_any", chunk)).stream():
-                record = _company(snapshot.to_dict())
-                found[record.company_id] = record
-        return found
+        return self._companies.companies_of(account, contact_ids)
 
     def all_companies(self, account: str) -> Iterator[CompanyRecord]:
-        for snapshot in self._account(account).collection("companies").stream():
-            yield _company(snapshot.to_dict())
+        return self._companies.all_companies(account)
 
     def count_companies(self, account: str) -> int:
-        # An aggregation: one read per 1,000 companies counted.
-        (result,) = self._account(account).collection("companies").count().get()[0]
-        return int(result.value)
+        return self._companies.count(account)
 
     def record_intent(self, account: str, intent: Intent) -> None:
         self._account(account).collection("intents").document(intent.batch_id).set(
@@ -136,12 +107,7 @@ class FirestoreState(FirestorePageStore):
             batch.delete(intents.document(batch_id))
         for intent in checkpoint.new_intents:
             batch.set(intents.document(intent.batch_id), {"sent_at": intent.sent_at, "items": intent.items})
-        companies = account_ref.collection("companies")
-        for company in checkpoint.companies:
-            document = {"company_id": company.company_id, **company.to_json(), PEOPLE: sorted(company.contacts)}
-            batch.set(companies.document(_doc_id(company.company_id)), document)
-        for company_id in checkpoint.removed_companies:
-            batch.delete(companies.document(_doc_id(company_id)))
+        self._companies.write(batch, account, checkpoint.companies, checkpoint.removed_companies)
         fields: dict[str, Any] = {}
         if checkpoint.cursor is not None:
             fields["cursor"] = checkpoint.cursor

@@ -9,9 +9,8 @@ and reaches Firestore's 1 MiB near 600,000; the `entries` field is exempt from i
 (infra/terraform), so a shard makes no index entries.
 
 State stored before (one document per entry in `accounts/{key}/entries`) is moved on the first
-touch of its key: a chunk of entries is written into the shards and its old documents deleted in
-one batch, each batch guarded by the key's document being as the mover last saw it, and the
-last one marks the key (`idmap_shards`). A crash leaves the rest to move next time; a
+touch of its key (`moves_firestore`): a chunk of entries is written into the shards and its old
+documents deleted in one guarded batch, and the last one marks the key (`idmap_shards`); a
 concurrent mover (the page and a run) loses its guard and looks again, so an entry moved and
 changed since is never written back from the old document.
 """
@@ -24,11 +23,10 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from sync.errors import LeaseContentionError
 from sync.state.idmap import Entry
+from sync.state.moves_firestore import ShardedKeys
 
 # Shards of a new key's id map. A key keeps the count it was marked with.
 SHARDS = 128
@@ -41,7 +39,6 @@ LEGACY = "entries"
 # Old entries moved per batch: their shard writes and deletes stay under Firestore's 500.
 MOVE_CHUNK = 200
 GET_ALL_CHUNK = 300
-MOVE_ATTEMPTS = 5
 
 
 def shard_of(teamleader_id: str, shards: int) -> str:
@@ -50,26 +47,14 @@ def shard_of(teamleader_id: str, shards: int) -> str:
     return f"{int.from_bytes(digest, 'big') % shards:03d}"
 
 
-class ShardedIdMap:
+class ShardedIdMap(ShardedKeys):
     """The id maps of every key under one root; `key_ref` names a key's document."""
 
+    mark = MARK
+    what = "id-map entries"
+
     def __init__(self, db: firestore.Client, key_ref: Callable[[str], Any], shards: int = SHARDS) -> None:
-        self._db = db
-        self._key_ref = key_ref
-        self._new_shards = shards
-        # Keys seen marked, with their shard count: a mark is never taken back, so it is kept.
-        self._marked: dict[str, int] = {}
-
-    def note(self, account: str, data: dict[str, Any]) -> None:
-        """The key's document was read anyway: remember its mark, saving a read."""
-        if MARK in data:
-            self._marked[account] = int(data[MARK])
-
-    def _shards(self, account: str) -> int:
-        """The key's shard count, its old entries moved first."""
-        if account not in self._marked:
-            self._move(account)
-        return self._marked[account]
+        super().__init__(db, key_ref, shards)
 
     def _ref(self, account: str, shard: str) -> Any:
         return self._key_ref(account).collection(COLLECTION).document(shard)
@@ -113,23 +98,8 @@ class ShardedIdMap:
         for shard, fields in changes.items():
             batch.set(self._ref(account, shard), {FIELD: fields}, merge=True)
 
-    def _move(self, account: str) -> None:
-        """Move the key's old entry documents into shards and mark it; a lost guard (another
-        mover, or a write to the key's document meanwhile) looks again."""
-        for _ in range(MOVE_ATTEMPTS):
-            snapshot = self._key_ref(account).get()
-            data = snapshot.to_dict() or {}
-            if MARK in data:
-                self._marked[account] = int(data[MARK])
-                return
-            try:
-                self._move_from(account, snapshot.update_time if snapshot.exists else None)
-                return
-            except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Aborted):
-                continue
-        raise LeaseContentionError(f"the id map of {account} is being moved by another holder")
-
-    def _move_from(self, account: str, seen: datetime | None) -> None:
+    def _move_from(self, account: str, seen: datetime | None) -> int:
+        """Move the key's old entry documents into shards and mark it (`moves_firestore`)."""
         shards = self._new_shards
         legacy = self._key_ref(account).collection(LEGACY)
         old = [(s.reference, Entry.from_json(s.get("teamleader_id"), s.to_dict())) for s in legacy.stream()]
@@ -142,15 +112,4 @@ class ShardedIdMap:
             seen = self._guard(batch, account, seen, {"idmap_moved": start + len(chunk)})
         batch = self._db.batch()
         self._guard(batch, account, seen, {MARK: shards, "idmap_moved": firestore.DELETE_FIELD})
-        self._marked[account] = shards
-
-    def _guard(self, batch: Any, account: str, seen: datetime | None, fields: dict[str, Any]) -> datetime:
-        """Commit `batch` with a write of the key's document that holds only if the document is
-        as last seen (absent when `seen` is None); the document's new update time."""
-        ref = self._key_ref(account)
-        if seen is None:
-            batch.create(ref, {k: v for k, v in fields.items() if v is not firestore.DELETE_FIELD})
-        else:
-            batch.update(ref, fields, option=self._db.write_option(last_update_time=seen))
-        written: datetime = batch.commit()[-1].update_time
-        return written
+        return shards

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from sync.state import companies_firestore
 from sync.state.idmap_firestore import COLLECTION, FIELD
 from tests.infra.hcl import ROOT, TF, depends_on, load, resources, text
 from tests.infra.hcl import local as _local
@@ -200,6 +201,17 @@ def test_the_id_maps_packed_entries_are_not_indexed(tf: dict[str, Any]) -> None:
     packed = resources(tf, "google_firestore_field")["idmap_unindexed"]
     assert (packed["collection"], packed["field"]) == (COLLECTION, FIELD)
     assert not packed["index_config"] or packed["index_config"] == [{}]
+
+
+def test_the_companies_packed_in_shards_are_not_indexed_but_their_people_are(tf: dict[str, Any]) -> None:
+    """A shard's companies (sync/state/companies_firestore.py) are exempt from indexing like the
+    id map's entries; its people array keeps the index `companies_of` queries."""
+    fields = resources(tf, "google_firestore_field")
+    packed = fields["companies_unindexed"]
+    assert (packed["collection"], packed["field"]) == (companies_firestore.COLLECTION, companies_firestore.FIELD)
+    assert not packed["index_config"] or packed["index_config"] == [{}]
+    exempt = {(f["collection"], f["field"]) for f in fields.values()}
+    assert (companies_firestore.COLLECTION, companies_firestore.PEOPLE) not in exempt
 
 
 def test_a_first_run_goes_on_within_minutes_not_the_next_hour(tf: dict[str, Any]) -> None:

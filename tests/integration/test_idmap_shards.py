@@ -5,7 +5,7 @@ crash, and a mover that lost a race never writes back what it read before."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from sync.state import idmap_firestore
 from sync.state.firestore import FirestoreState
 from sync.state.idmap import Checkpoint, Entry
 from sync.state.idmap_firestore import MARK, shard_of
+from sync.state.moves_firestore import ShardedKeys
 from tests.conftest import EMULATOR_PROJECT
 
 
@@ -36,6 +37,35 @@ def store_the_old_way(db: firestore.Client, root: str, key: str, entries: list[E
         batch.commit()
     if document:
         db.collection(root).document(key).set({"cursor": {"contacts": "2026-01-01T00:00:00+00:00"}})
+
+
+def crash_at_the_second_batch(monkeypatch: pytest.MonkeyPatch, mover: ShardedKeys) -> None:
+    """The mover's process dies as it commits the second batch of a move."""
+    original = mover._guard
+    calls: list[int] = []
+
+    def crash(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("the process died")
+        return original(*args)
+
+    monkeypatch.setattr(mover, "_guard", crash)
+
+
+def before_the_first_batch(monkeypatch: pytest.MonkeyPatch, mover: ShardedKeys, meanwhile: Callable[[], None]) -> None:
+    """`meanwhile` happens once, after the mover has read the old documents and before it
+    commits its first batch."""
+    original = mover._guard
+    done: list[int] = []
+
+    def race(*args: Any) -> Any:
+        if not done:
+            done.append(1)
+            meanwhile()
+        return original(*args)
+
+    monkeypatch.setattr(mover, "_guard", race)
 
 
 def synced(n: int, content_hash: str = "h") -> Entry:
@@ -74,16 +104,7 @@ def test_a_move_cut_short_by_a_crash_is_finished_by_the_next_touch(
     store_the_old_way(client, root, "acme", old)
     monkeypatch.setattr(idmap_firestore, "MOVE_CHUNK", 20)
     crashing = FirestoreState(client, root=root, id_map_shards=4)
-    original = crashing._id_map._guard
-    calls: list[int] = []
-
-    def crash_on_the_second_batch(*args: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 2:
-            raise SystemExit("the process died")
-        return original(*args)
-
-    monkeypatch.setattr(crashing._id_map, "_guard", crash_on_the_second_batch)
+    crash_at_the_second_batch(monkeypatch, crashing._id_map)
     with pytest.raises(SystemExit):
         crashing.entries("acme", ["t1"])
     assert left_over(client, root, "acme") == 30
@@ -100,17 +121,10 @@ def test_a_mover_that_lost_the_race_never_writes_back_what_it_read(
     store_the_old_way(client, root, "acme", [synced(n) for n in range(10)], document)
     run = FirestoreState(client, root=root, id_map_shards=4)
     page = FirestoreState(client, root=root, id_map_shards=4)
-    original = page._id_map._guard
-    raced: list[int] = []
-
-    def run_moves_and_writes_first(*args: Any) -> Any:
-        # The page has read the old documents; meanwhile a run moves them and writes t3 anew.
-        if not raced:
-            raced.append(1)
-            run.commit("acme", Checkpoint(entries=[synced(3, "after the move")]))
-        return original(*args)
-
-    monkeypatch.setattr(page._id_map, "_guard", run_moves_and_writes_first)
+    # The page has read the old documents; meanwhile a run moves them and writes t3 anew.
+    before_the_first_batch(
+        monkeypatch, page._id_map, lambda: run.commit("acme", Checkpoint(entries=[synced(3, "after the move")]))
+    )
     assert page.entries("acme", ["t3"]) == {"t3": synced(3, "after the move")}
     assert run.entries("acme", ["t3"]) == {"t3": synced(3, "after the move")}
 
