@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import sys
 import tempfile
@@ -27,23 +26,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.measure import ACCOUNT, SandboxProcess, add_latency_options, first_run_shape, latency_options, write_json
 from bench.prices import WEEKLY_FULL_RUNS, month, print_month, print_warm_assumptions, warm_shares
-from bench.warm import WARM_REQUESTS, measure_warm, receive_webhook
+from bench.warm import WARM_REQUESTS, each_team, measure_warm, receive_webhook
 from sandbox.datagen import generate
-from sandbox.emulator import FirestoreEmulator
 
 RUNS = ("first", "unchanged", "1% changed", "full", "webhook")
 # Served by a warm instance, as the deployed shape sends them (a task to `/task`).
 WARM_RUNS = ("warm unchanged", "warm webhook")
 
 
-def measure(contacts: int, team: int, emulator: FirestoreEmulator, latency: dict[str, float]) -> dict[str, Any]:
+def measure(contacts: int, team: int, emulator_host: str, latency: dict[str, float]) -> dict[str, Any]:
     """Each kind of run of one connection with `team` Google users, in this order."""
     companies, bulk = first_run_shape(contacts)
     project = f"demo-cost-{uuid.uuid4().hex[:8]}"
     env = {
         "SYNC_STATE_BACKEND": "firestore",
         "SYNC_FIRESTORE_PROJECT": project,
-        "FIRESTORE_EMULATOR_HOST": emulator.host,
+        "FIRESTORE_EMULATOR_HOST": emulator_host,
     }
     out = Path(tempfile.mkdtemp(prefix="sync-cost-")) / "meter.json"
     runs: dict[str, dict[str, Any]] = {}
@@ -108,14 +106,8 @@ def main() -> None:
     add_latency_options(parser, teamleader_ms=0.0, people_ms=0.0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    results = []
-    with FirestoreEmulator() as emulator:
-        # This process's own client (the receiver's part) talks to the emulator too.
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
-        for team in (int(t) for t in args.teams.split(",")):
-            figures = measure(args.contacts, team, emulator, latency_options(args))
-            print_runs(figures)
-            results.append(figures)
+    latency = latency_options(args)
+    results = each_team(args.teams, lambda team, host: measure(args.contacts, team, host, latency), print_runs)
     months = [(month(figures), month(figures, WEEKLY_FULL_RUNS)) for figures in results]
     shares = warm_shares()
     warm = [(month(f, warm=shares), month(f, WEEKLY_FULL_RUNS, shares)) for f in results]

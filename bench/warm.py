@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
@@ -232,16 +233,25 @@ def main() -> None:
     parser.add_argument("--teams", default="1,10", help="Google users of the connection, one measurement each")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    results = each_team(args.teams, lambda team, host: measure(args.contacts, team, host), print_runs)
+    write_json(args.json, {"results": results})
+
+
+def each_team(
+    teams: str, measure_team: Callable[[int, str], dict[str, Any]], show: Callable[[dict[str, Any]], None]
+) -> list[dict[str, Any]]:
+    """`measure_team(team, emulator_host)` for each team size of `teams` ("1,10"), on one
+    Firestore emulator, each one's figures shown as they come."""
     from sandbox.emulator import FirestoreEmulator
 
     results = []
     with FirestoreEmulator() as emulator:
         # This process's own client (the receiver's part) talks to the emulator too.
         os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
-        for team in (int(t) for t in args.teams.split(",")):
-            results.append(measure(args.contacts, team, emulator.host))
-            print_runs(results[-1])
-    write_json(args.json, {"results": results})
+        for team in (int(t) for t in teams.split(",")):
+            results.append(measure_team(team, emulator.host))
+            show(results[-1])
+    return results
 
 
 def serve(port: int) -> None:
