@@ -134,9 +134,9 @@ def people_client(
     clock: Callable[[], float] = time.time,
     consented: str | None = None,
 ) -> PeopleClient:
-    """A People client for the Google user whose tokens are in secret `name`, last consented
-    at `consented` (the destination's record says when): with the credentials this process
-    kept from an earlier run with the same consent (`google_credentials`)."""
+    """A People client for the Google user whose tokens are in secret `name`, written by the
+    consent `consented` (the destination's record names it): with the credentials this process
+    kept from an earlier run under the same consent (`google_credentials`)."""
     return _people(settings, google_credentials(settings, secrets, name, consented), http, sleep, on_wait, clock)
 
 
