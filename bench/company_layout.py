@@ -38,9 +38,9 @@ def measure(contacts: int, emulator: FirestoreEmulator) -> dict[str, Any]:
     project = f"demo-layout-{uuid.uuid4().hex[:8]}"
     options: dict[str, float] = {"rate_limit": 1_000_000}
     with SandboxProcess(
-        contacts, companies, bulk_import=bulk, options=options, env=firestore_env(project, emulator)
+        contacts, companies, bulk_import=bulk, options=options, env=firestore_env(project, emulator.host)
     ) as sandbox:
-        runs, changed = cold_runs(sandbox, project, emulator, contacts)
+        runs, changed = cold_runs(sandbox, project, contacts)
     return {
         "contacts": contacts,
         "companies": companies,

@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
-import statistics
 import sys
 import tempfile
 import uuid
@@ -25,51 +23,42 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from google.cloud import firestore
 
 from bench.measure import ACCOUNT, SandboxProcess, add_latency_options, first_run_shape, latency_options, write_json
 from bench.prices import WEEKLY_FULL_RUNS, month, print_month, print_warm_assumptions, warm_shares
-from bench.warm import WarmFunction
+from bench.warm import WARM_REQUESTS, each_team, measure_warm, receive_webhook
 from sandbox.datagen import generate
-from sandbox.emulator import FirestoreEmulator
-from sandbox.meter import Meter
-from sync.config import Settings
-from sync.state.firestore import FirestoreState
 
 RUNS = ("first", "unchanged", "1% changed", "full", "webhook")
 # Served by a warm instance, as the deployed shape sends them (a task to `/task`).
 WARM_RUNS = ("warm unchanged", "warm webhook")
-# Requests of each kind measured on the warm instance, after the one that warms it.
-WARM_REQUESTS = 3
 
 
-def measure(contacts: int, team: int, emulator: FirestoreEmulator, latency: dict[str, float]) -> dict[str, Any]:
+def measure(contacts: int, team: int, emulator_host: str, latency: dict[str, float]) -> dict[str, Any]:
     """Each kind of run of one connection with `team` Google users, in this order."""
     companies, bulk = first_run_shape(contacts)
     project = f"demo-cost-{uuid.uuid4().hex[:8]}"
     options = {"rate_limit": 1_000_000, **latency}
     with SandboxProcess(
-        contacts, companies, bulk_import=bulk, options=options, env=firestore_env(project, emulator)
+        contacts, companies, bulk_import=bulk, options=options, env=firestore_env(project, emulator_host)
     ) as sandbox:
         for n in range(1, team):
             sandbox.add_google_user(f"member{n}@team.example")
-        runs, changed = cold_runs(sandbox, project, emulator, contacts)
-        runs.update(measure_warm(sandbox, project, emulator, changed[1 : 1 + WARM_REQUESTS]))
+        runs, changed = cold_runs(sandbox, project, contacts)
+        runs.update(measure_warm(sandbox, project, changed[1 : 1 + WARM_REQUESTS]))
     return {"contacts": contacts, "companies": companies, "team": team, "changed": len(changed), "runs": runs}
 
 
-def firestore_env(project: str, emulator: FirestoreEmulator) -> dict[str, str]:
+def firestore_env(project: str, emulator_host: str) -> dict[str, str]:
     """The sync's settings for its state in `project` on the emulator."""
     return {
         "SYNC_STATE_BACKEND": "firestore",
         "SYNC_FIRESTORE_PROJECT": project,
-        "FIRESTORE_EMULATOR_HOST": emulator.host,
+        "FIRESTORE_EMULATOR_HOST": emulator_host,
     }
 
 
-def cold_runs(
-    sandbox: SandboxProcess, project: str, emulator: FirestoreEmulator, contacts: int
-) -> tuple[dict[str, dict[str, Any]], list[str]]:
+def cold_runs(sandbox: SandboxProcess, project: str, contacts: int) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Each kind of run (`RUNS`), in this order, each a process of its own, metered; and the
     contacts the 1% run changed."""
     companies, bulk = first_run_shape(contacts)
@@ -101,64 +90,9 @@ def cold_runs(
     run("full", "--mode", "full")
     body = {"account": ACCOUNT, "id": changed[0], "changes": {"last_name": "Via Webhook"}}
     sandbox.control("teamleader", "edit_contact", body)
-    runs["receiver"] = receive_webhook(project, emulator, changed[0])
+    runs["receiver"] = receive_webhook(project, changed[0])
     run("webhook", "--targeted")
     return runs, changed
-
-
-def measure_warm(
-    sandbox: SandboxProcess, project: str, emulator: FirestoreEmulator, contacts: list[str]
-) -> dict[str, dict[str, Any]]:
-    """The hourly turn and the webhook's targeted run as a warm instance of the sync function
-    serves them: the tasks the dispatcher makes, sent to `/task`, after one hourly turn that
-    warms the instance (its imports, its clients, the tokens it keeps)."""
-    client = firestore.Client(project=project)
-    state = FirestoreState(client)
-
-    def turn() -> dict[str, str]:
-        record = state.account(ACCOUNT)
-        return {"task": "tick", "account": ACCOUNT, "after": (record.last_run if record else None) or ""}
-
-    try:
-        with WarmFunction(sandbox.env) as function:
-            function.task(turn())
-            turns = [function.task(turn()) for _ in range(WARM_REQUESTS)]
-            webhooks = []
-            for contact in contacts:
-                body = {"account": ACCOUNT, "id": contact, "changes": {"last_name": "Warm Webhook"}}
-                sandbox.control("teamleader", "edit_contact", body)
-                receive_webhook(project, emulator, contact)
-                webhooks.append(function.task({"task": "hints", "account": ACCOUNT}))
-    finally:
-        client.close()
-    for measured in (*turns, *webhooks):
-        reports = [outcome["report"] for outcome in measured["answer"]["accounts"]]
-        assert reports and all(r["status"] == "ok" for r in reports), measured["answer"]
-    return {"warm unchanged": _median(turns), "warm webhook": _median(webhooks)}
-
-
-def _median(measured: list[dict[str, Any]]) -> dict[str, Any]:
-    """Each figure's median over the requests, and the last one's collections."""
-    keys = ("reads", "writes", "deletes", "secret_accesses", "secret_versions", "cpu_s", "wall_s")
-    return {
-        **{key: statistics.median(m[key] for m in measured) for key in keys},
-        "by_collection": measured[-1]["by_collection"],
-        "each": [{key: m[key] for key in keys} for m in measured],
-    }
-
-
-def receive_webhook(project: str, emulator: FirestoreEmulator, contact_id: str) -> dict[str, Any]:
-    """What the webhook receiver does to the state for one delivery (`Receiver`: the address's
-    digest, then the hint), metered in this process."""
-    meter = Meter()
-    client = meter.install(firestore.Client(project=project))
-    try:
-        state = FirestoreState(client)
-        state.webhook_digest(ACCOUNT)
-        state.add_hint(ACCOUNT, "contact", contact_id, Settings().webhook_hint_cap)
-    finally:
-        client.close()
-    return {**vars(meter.counts), "by_collection": {k: v for k, v in meter.by_collection.items() if v}}
 
 
 def print_runs(figures: dict[str, Any]) -> None:
@@ -186,14 +120,8 @@ def main() -> None:
     add_latency_options(parser, teamleader_ms=0.0, people_ms=0.0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    results = []
-    with FirestoreEmulator() as emulator:
-        # This process's own client (the receiver's part) talks to the emulator too.
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
-        for team in (int(t) for t in args.teams.split(",")):
-            figures = measure(args.contacts, team, emulator, latency_options(args))
-            print_runs(figures)
-            results.append(figures)
+    latency = latency_options(args)
+    results = each_team(args.teams, lambda team, host: measure(args.contacts, team, host, latency), print_runs)
     months = [(month(figures), month(figures, WEEKLY_FULL_RUNS)) for figures in results]
     shares = warm_shares()
     warm = [(month(f, warm=shares), month(f, WEEKLY_FULL_RUNS, shares)) for f in results]

@@ -10,6 +10,8 @@ if TYPE_CHECKING:
 
 # An OAuth error code (RFC 6749 §5.2) is a short word; anything else in its place is not shown.
 _OAUTH_ERROR = re.compile(r"[a-z_]{1,40}")
+# How a token endpoint refuses the OAuth client itself (its id or secret), not the grant.
+OAUTH_CLIENT_REFUSALS = ("invalid_client", "unauthorized_client")
 
 
 class SyncError(Exception):

@@ -194,6 +194,14 @@ class PeopleSandbox(WorkspaceDelegation, PersonWrites, PersonReads, ContactGroup
         if request.path == "/_sandbox/interactive_consent":
             self.interactive_consent = bool(body.get("on", True))
             return Response(200, {"interactive_consent": self.interactive_consent})
+        if request.path == "/_sandbox/revoke":
+            # The person removes the app's access in their Google account: every token refused.
+            self.revoke(body["user"])
+            return Response(204)
+        if request.path == "/_sandbox/client_secret":
+            # The operator rotates the OAuth client's secret: the old one is refused (invalid_client).
+            self.add_client(body["client_id"], body["client_secret"], self.client_names.get(body["client_id"]))
+            return Response(204)
         return None
 
     def handle(self, request: Request) -> Response:

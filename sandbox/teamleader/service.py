@@ -173,6 +173,10 @@ class TeamleaderSandbox(Contacts, Companies, Users, Webhooks, TeamleaderConsent,
         if request.path == "/_sandbox/user_status":
             self.set_user_status(body["account"], body["user"], body["status"])
             return Response(204)
+        if request.path == "/_sandbox/client_secret":
+            # The operator rotates the integration's secret: the old one is refused (invalid_client).
+            self.add_client(body["client_id"], body["client_secret"], self.client_names.get(body["client_id"]))
+            return Response(204)
         return None
 
     def handle(self, request: Request) -> Response:

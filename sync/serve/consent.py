@@ -25,7 +25,7 @@ from sync.config import Settings, url
 from sync.errors import SyncError
 from sync.google.people import SCOPES
 from sync.secrets.port import SecretStore, client_secret_name
-from sync.teamleader.client import json_object
+from sync.teamleader.oauth import json_object
 
 CONSENT_TIMEOUT = 300.0
 # Who consented (the openid token's e-mail) matters as much as what was allowed.

@@ -106,7 +106,8 @@ class Remover:
         entries = [e for e in self.state.all_entries(key) if e.resource_name]
         refused: dict[str, str] = {}
         with http_client(self.settings) as http:
-            client = people_client(self.settings, self.secrets, destination.google_secret, http, self.sleep)
+            secret, consented = destination.google_secret, destination.google_consent
+            client = people_client(self.settings, self.secrets, secret, http, self.sleep, consented=consented)
             size = client.limits.delete
             for start in range(0, len(entries), size):
                 if deadline is not None and self.clock() > deadline:

@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 import httpx
 from google.auth.credentials import Credentials as AuthCredentials
-from google.oauth2.credentials import Credentials
 
 from sync.config import Settings, url
 from sync.engine import ConnectionReport, DestinationConfig, Engine, EngineOptions, RunReport
@@ -20,8 +19,10 @@ from sync.google.pace import WritePace
 from sync.google.people import SCOPES, PeopleClient
 from sync.ports import Destination
 from sync.progress import Announce, ProgressSink, unheard
+from sync.secrets import warm as kept_secrets
 from sync.secrets.localfile import LocalFileSecrets
 from sync.secrets.port import SecretStore, client_secret_name
+from sync.serve.google_tokens import google_credentials
 from sync.state.connections import AccountRecord, DestinationRecord
 from sync.state.port import StateStore
 from sync.teamleader import tokens as warm
@@ -77,14 +78,6 @@ def http_client(settings: Settings) -> httpx.Client:
     )
 
 
-def _client_credentials(secrets: SecretStore, name: str) -> tuple[str, str]:
-    try:
-        data = json.loads(secrets.read(name))
-    except KeyError as exc:
-        raise ConfigError(f"secret {name} is missing: run `python -m sync connect` first") from exc
-    return data["client_id"], data["client_secret"]
-
-
 def teamleader_client(
     settings: Settings,
     secrets: SecretStore,
@@ -95,8 +88,10 @@ def teamleader_client(
     on_wait: Announce = unheard,
 ) -> TeamleaderClient:
     """A Teamleader client whose rotated tokens are stored before they are used; with the tokens
-    this process kept from an earlier run while their access token is valid (`warm`)."""
-    client_id, client_secret = _client_credentials(secrets, client_secret_name(settings.secret_prefix, "teamleader"))
+    this process kept from an earlier run while their access token is valid (`warm`), and the
+    OAuth client kept as `sync.secrets.warm` keeps it."""
+    client_name = client_secret_name(settings.secret_prefix, "teamleader")
+    (client_id, client_secret), client_kept = kept_secrets.client(secrets, client_name)
 
     def stored() -> TeamleaderTokens:
         try:
@@ -125,6 +120,7 @@ def teamleader_client(
         calls_per_minute=settings.teamleader_calls_per_minute,
         on_wait=on_wait,
         reload=stored if tokens else None,
+        reload_client=(lambda: kept_secrets.read_client(secrets, client_name)) if client_kept else None,
     )
 
 
@@ -135,35 +131,13 @@ def people_client(
     http: httpx.Client,
     sleep: Callable[[float], None] = time.sleep,
     on_wait: Announce = unheard,
-    apps: dict[str, tuple[str, str]] | None = None,
     clock: Callable[[], float] = time.time,
+    consented: str | None = None,
 ) -> PeopleClient:
-    """A People client for the Google user whose tokens are in secret `name`. `apps` keeps the
-    OAuth clients' ids and secrets a run has read already, by secret name (each read of a secret
-    is a billed Secret Manager access)."""
-    try:
-        tokens = json.loads(secrets.read(name))
-    except KeyError as exc:
-        raise ConfigError(f"no Google tokens in secret {name}: run `python -m sync connect google`") from exc
-    # A refresh token is bound to the client it was issued to: the page's ("google-web", its
-    # tokens say so) or the CLI's installed-app client.
-    if tokens.get("client") == "google-web":
-        client_name = settings.google_web_client_secret or client_secret_name(settings.secret_prefix, "google-web")
-    else:
-        client_name = client_secret_name(settings.secret_prefix, "google")
-    apps = {} if apps is None else apps
-    if client_name not in apps:
-        apps[client_name] = _client_credentials(secrets, client_name)
-    client_id, client_secret = apps[client_name]
-    credentials = Credentials(
-        token=None,
-        refresh_token=tokens["refresh_token"],
-        client_id=client_id,
-        client_secret=client_secret,
-        token_uri=url(settings.google_token_uri),
-        scopes=SCOPES,
-    )
-    return _people(settings, credentials, http, sleep, on_wait, clock)
+    """A People client for the Google user whose tokens are in secret `name`, written by the
+    consent `consented` (the destination's record names it): with the credentials this process
+    kept from an earlier run under the same consent (`google_credentials`)."""
+    return _people(settings, google_credentials(settings, secrets, name, consented), http, sleep, on_wait, clock)
 
 
 def _people(
@@ -232,8 +206,6 @@ def run_connection(
         destinations: list[tuple[DestinationConfig, Destination]] = []
         # Destinations whose Google side was never connected: they rest, and say so.
         unconnected: dict[str, ConfigError] = {}
-        # The Google OAuth clients, each read once for every user of the team.
-        apps: dict[str, tuple[str, str]] = {}
         delegation: Delegation | None = None
         for target in serving:
             try:
@@ -241,7 +213,8 @@ def run_connection(
                     delegation = delegation or open_delegation(settings, http)
                     client = delegated_people_client(settings, delegation, target.user, http, sleep, on_wait, clock)
                 else:
-                    client = people_client(settings, secrets, target.google_secret, http, sleep, on_wait, apps, clock)
+                    secret, consented = target.google_secret, target.google_consent
+                    client = people_client(settings, secrets, secret, http, sleep, on_wait, clock, consented)
             except ConfigError as exc:
                 unconnected[target.name] = exc
                 continue

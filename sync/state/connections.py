@@ -4,6 +4,7 @@ its destinations (the Google users it writes to), with the keys and names each g
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -37,6 +38,11 @@ def user_lease_key(user: str | None, google_secret: str) -> str:
     return f"{KEY_SEPARATOR}user-" + hashlib.sha256(identity.encode()).hexdigest()[:24]
 
 
+def new_consent() -> str:
+    """An id for a consent that wrote a destination's Google tokens (`google_consent`)."""
+    return uuid.uuid4().hex
+
+
 @dataclass
 class DestinationRecord:
     """One Google user a connection writes to: its own group, scope, id map and standing."""
@@ -46,6 +52,9 @@ class DestinationRecord:
     user: str | None = None
     state_key: str = ""
     google_secret: str = ""
+    # The consent that last wrote its Google tokens: a new id at each (None: before ids were
+    # recorded). A warm instance keeps a user's credentials only while this stays what it was.
+    google_consent: str | None = None
     enabled: bool = True
     group_name: str = "Teamleader"
     tags: list[str] = field(default_factory=list)

@@ -1,9 +1,5 @@
-"""Teamleader Focus API client (httpx): OAuth refresh with rotating tokens, paging; the rate limit
-is kept by `sync.teamleader.limit`.
-
-Every rotated refresh token is handed to `on_rotate` before the new access token is used, so a
-token is never lost to a crash between refreshing and storing.
-"""
+"""Teamleader Focus API client (httpx): paging and retries; OAuth with rotating tokens is
+`sync.teamleader.oauth`'s, the rate limit `sync.teamleader.limit`'s."""
 
 from __future__ import annotations
 
@@ -15,15 +11,10 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from sync.errors import (
-    ReauthRequiredError,
-    TeamleaderError,
-    TeamleaderForbiddenError,
-    TeamleaderNotFoundError,
-    TokenStoreError,
-)
+from sync.errors import TeamleaderError, TeamleaderForbiddenError, TeamleaderNotFoundError
 from sync.progress import Announce, Wait, unheard
 from sync.teamleader.limit import RateLimit
+from sync.teamleader.oauth import TeamleaderAuth, TransientError, json_object
 from sync.teamleader.tokens import TeamleaderTokens
 
 PAGE_SIZE = 100
@@ -31,10 +22,6 @@ PAGE_SIZE = 100
 # version current when it was created (older ones lowercase tags, or name addresses otherwise).
 API_VERSION = "2023-09-26"
 MAX_RATE_WAITS = 10
-
-
-class _TransientError(Exception):
-    """A failure worth retrying: 5xx or a transport error on an idempotent read."""
 
 
 class TeamleaderClient:
@@ -56,19 +43,15 @@ class TeamleaderClient:
         calls_per_minute: int = 200,
         on_wait: Announce = unheard,
         reload: Callable[[], TeamleaderTokens] | None = None,
+        reload_client: Callable[[], tuple[str, str]] | None = None,
     ) -> None:
         self._http = http
         self._api_url = api_url.rstrip("/")
-        self._token_url = token_url
-        self._client = (client_id, client_secret)
-        self._tokens = tokens
-        self._on_rotate = on_rotate
-        # Given when `tokens` were kept from an earlier run in this process: another may have
-        # rotated them since, so the stored ones are read before any refresh (a refresh token
-        # used twice is refused, and the connection would need reconnecting).
-        self._reload = reload
+        # `reload` and `reload_client` are given for what was kept from an earlier run.
+        self._auth = TeamleaderAuth(
+            http, token_url, (client_id, client_secret), tokens, on_rotate, clock, reload, reload_client
+        )
         self._sleep = sleep
-        self._clock = clock
         self._attempts = attempts
         self.calls_per_minute = calls_per_minute
         self._on_wait = on_wait
@@ -79,58 +62,11 @@ class TeamleaderClient:
         # The longest page Teamleader has answered (the cap on its pages, once one is capped).
         self.longest_page = 0
 
-    # ---- OAuth ----
-
-    def _refresh(self) -> None:
-        """Trade the refresh token for a new pair; store the new refresh token first."""
-        if self._reload is not None:
-            stored, self._reload = self._reload(), None
-            if stored.refresh_token != self._tokens.refresh_token:
-                # Rotated elsewhere since: the stored pair is the live one.
-                self._tokens = stored
-                if not self._tokens.expiring(self._clock()):
-                    return
-        answer = self._http.post(
-            self._token_url,
-            data={
-                "grant_type": "refresh_token",
-                "client_id": self._client[0],
-                "client_secret": self._client[1],
-                "refresh_token": self._tokens.refresh_token,
-            },
-        )
-        if answer.status_code in (400, 401):
-            error = json_object(answer).get("error", "")
-            if error in ("invalid_grant", "invalid_request", "") or answer.status_code == 400:
-                raise ReauthRequiredError("Teamleader", str(error or answer.status_code))
-            raise TeamleaderError(answer.status_code, str(error))
-        if answer.status_code >= 500 or answer.status_code == 429:
-            raise _TransientError(f"token endpoint {answer.status_code}")
-        if answer.status_code != 200:
-            raise TeamleaderError(answer.status_code, "token endpoint refused the request")
-        body = answer.json()
-        rotated = TeamleaderTokens(
-            refresh_token=body["refresh_token"],
-            access_token=body["access_token"],
-            expires_at=self._clock() + float(body.get("expires_in", 3600)),
-        )
-        try:
-            self._on_rotate(rotated)
-        except Exception as exc:
-            raise TokenStoreError("the rotated Teamleader refresh token could not be stored") from exc
-        self._tokens = rotated
-
-    def _access_token(self) -> str:
-        if self._tokens.expiring(self._clock()):
-            self._refresh()
-        assert self._tokens.access_token is not None
-        return self._tokens.access_token
-
     # ---- calls ----
 
     def _with_retries(self, action: Callable[[], Any]) -> Any:
         retrying = Retrying(
-            retry=retry_if_exception_type((_TransientError, httpx.TransportError)),
+            retry=retry_if_exception_type((TransientError, httpx.TransportError)),
             stop=stop_after_attempt(self._attempts),
             wait=wait_exponential_jitter(multiplier=0.5, max=20),
             sleep=self._sleep,
@@ -139,7 +75,7 @@ class TeamleaderClient:
         )
         try:
             return retrying(action)
-        except (_TransientError, httpx.TransportError) as exc:
+        except (TransientError, httpx.TransportError) as exc:
             # Still failing after every retry: the run stops here and the next one goes on.
             raise TeamleaderError(503, f"unavailable after {self._attempts} attempts") from exc
 
@@ -155,7 +91,7 @@ class TeamleaderClient:
         refreshed = False
         for refusals in range(MAX_RATE_WAITS):
             self._limit.wait_for_a_slot()
-            token = self._access_token()
+            token = self._auth.access_token()
             self.calls += 1
             try:
                 answer = self._http.post(
@@ -176,10 +112,10 @@ class TeamleaderClient:
                 return None  # done, nothing to say (webhooks.register, for one)
             if answer.status_code == 401 and not refreshed:
                 refreshed = True
-                self._tokens = TeamleaderTokens(self._tokens.refresh_token)
+                self._auth.expire()
                 continue
             if answer.status_code >= 500:
-                raise _TransientError(f"{endpoint} answered {answer.status_code}")
+                raise TransientError(f"{endpoint} answered {answer.status_code}")
             title = _error_title(answer)
             if answer.status_code == 403:
                 raise TeamleaderForbiddenError(403, title)
@@ -277,15 +213,6 @@ class TeamleaderClient:
     def list_company_ids(self, page: int) -> list[dict[str, Any]]:
         """One page of every company, in the order they were added (for full reconciliation)."""
         return self._every("companies.list", page)
-
-
-def json_object(answer: httpx.Response) -> dict[str, Any]:
-    """An answer's JSON body when it is an object; empty otherwise (no body, HTML, a list)."""
-    try:
-        body = answer.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _error_title(answer: httpx.Response) -> str:

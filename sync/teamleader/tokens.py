@@ -4,16 +4,15 @@ though the access token it read an hour ago is still good. Kept per secret store
 name, and handed out only while the access token is valid. A kept refresh token is never
 trusted: a client given kept tokens reads the stored ones before it refreshes
 (`TeamleaderClient`'s `reload`), since another instance, or the page, may have rotated them
-meanwhile (each under the connection's lease)."""
+meanwhile (each under the connection's lease). Kept as `sync.secrets.warm` keeps values."""
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from sync.secrets.port import SecretStore
+from sync.secrets.warm import Kept
 
 # Refresh this long before expiry, so a token never expires between check and use.
 EXPIRY_MARGIN = 120.0
@@ -39,19 +38,16 @@ class TeamleaderTokens:
         return not self.access_token or self.expires_at - EXPIRY_MARGIN <= now
 
 
-_lock = threading.Lock()
-_kept: weakref.WeakKeyDictionary[SecretStore, dict[str, TeamleaderTokens]] = weakref.WeakKeyDictionary()
+_kept: Kept[TeamleaderTokens] = Kept()
 
 
 def kept(store: SecretStore, name: str, now: float) -> TeamleaderTokens | None:
     """The tokens of secret `name` last read or stored through `store` in this process, while
     their access token stays valid; None otherwise."""
-    with _lock:
-        tokens = _kept.get(store, {}).get(name)
+    tokens = _kept.get(store, name)
     return None if tokens is None or tokens.expiring(now) else tokens
 
 
 def keep(store: SecretStore, name: str, tokens: TeamleaderTokens) -> None:
     """Remember the tokens just read from, or stored in, secret `name` of `store`."""
-    with _lock:
-        _kept.setdefault(store, {})[name] = tokens
+    _kept.put(store, name, tokens)

@@ -183,6 +183,8 @@ def test_a_token_endpoint_outage_is_transient_and_only_a_refused_grant_disconnec
     people = stack.servers["people"]
     people.faults.update({"outage_path": "/token", "outage_next": 5})
     assert runner.run(account="acme").accounts[0].status == "ok", "five 503s are waited out"
+    # An hour on, the access token a warm instance kept has run out: the run needs the endpoint.
+    stack.clock.advance(3600)
     people.faults.update({"outage_next": 1000})
     outcome = runner.run(account="acme").accounts[0]
     assert (outcome.status, outcome.error) == ("failed", "GoogleError 503")

@@ -127,6 +127,11 @@ def test_a_person_who_connects_another_google_account_stops_the_first(site: Site
         ("bram@acme.example", False),
         ("bram.private@acme.example", True),
     ]
+    # Connected again: a new consent in the record, so warm instances read the new token.
+    consent = record.targets[0].google_consent
+    connect_google(bram, "bram@acme.example")
+    again = site.state.account("acme")
+    assert again is not None and again.targets[0].google_consent not in (None, consent)
 
 
 def test_teams_are_found_when_users_me_lists_none(site: Site) -> None:

@@ -209,7 +209,8 @@ def test_ticks_serve_unfinished_and_failed_accounts_soon_and_finished_ones_hourl
     assert tick(5) == []  # both synced minutes ago
     assert tick(45) == []
     assert tick(5) == [("alpha", "ok"), ("beta", "ok")]  # their hour, less a tick's slack
-    harness.secrets.write(AccountRecord("beta").targets[0].google_secret, "{}")
+    # Beta's Teamleader token secret broken: read again once its kept access token runs out.
+    harness.secrets.write(AccountRecord("beta").teamleader_secret, "{}")
     assert tick(60) == [("alpha", "ok"), ("beta", "failed")]
     assert tick(5) == [("beta", "failed")]
     assert tick(5) == []  # two failures in a row: ten minutes

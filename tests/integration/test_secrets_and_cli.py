@@ -166,6 +166,9 @@ def test_cli_accounts_connect_run_and_status(stack: SandboxStack, tmp_path: Path
         result = _connect_with_browser(env, side, client, tmp_path)
         assert result.returncode == 0, result.stderr
         assert f"acme: {side} connected" in result.stdout
+    # The consent is named in the record: a warm instance reads the new tokens, whoever gave it.
+    connected = SqliteState(env["SYNC_SQLITE_PATH"]).account("acme")
+    assert connected is not None and connected.targets[0].google_consent
     listed = cli.invoke(main, ["accounts", "list"], env=env)
     assert "acme\tdefault\tenabled\tok\tKlanten" in listed.output
     (hook,) = stack.teamleader.webhooks.listed("acme")

@@ -15,6 +15,7 @@ from sync.serve.cli.accounts import check_group_free, check_user, destination_of
 from sync.serve.cli.webhooks import register_webhook
 from sync.serve.consent import TEAMLEADER_REDIRECT_PORT, connect_google, connect_teamleader
 from sync.serve.wiring import open_secrets, open_state
+from sync.state.connections import new_consent
 
 
 @click.command()
@@ -75,6 +76,9 @@ def connect(
             destination = destination_of(record, user, settings.secret_prefix)
             check_group_free(state, record, destination)
             connect_google(settings, secrets, destination.google_secret, show, port or 0, user)
+            # Whoever consented (another Google account, for the default destination): warm
+            # instances read the new tokens instead of the credentials they kept.
+            destination.google_consent = new_consent()
             # The consent given again is what a destination to reconnect waited for.
             if destination.status == "needs_reauth":
                 destination.status, destination.reason = "ok", None

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from sync.serve.offboarding import iso
 from sync.serve.page import PageContext, access, context, message, oauth, security
-from sync.state.connections import MAX_DESTINATIONS, AccountRecord, new_destination
+from sync.state.connections import MAX_DESTINATIONS, AccountRecord, new_consent, new_destination
 from sync.state.page import PageRules, Session
 
 log = logging.getLogger("sync.page")
@@ -186,6 +186,7 @@ def google_done() -> Any:
         record.targets.append(destination)
     page.secrets.write(destination.google_secret, json.dumps({"refresh_token": refresh_token, "client": "google-web"}))
     destination.status, destination.reason = "ok", None
+    destination.google_consent = new_consent()
     destination.rejoin()  # connected again before the grace period ends: the copy stays
     previous = rules.owners.get(session.user_id)
     for other in record.targets:
