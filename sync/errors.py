@@ -100,6 +100,10 @@ class AccountBusyError(SyncError):
     """Another invocation holds the account's lease."""
 
 
+class AlreadyServedError(SyncError):
+    """The turn a task was enqueued for was served since (another delivery of it ran)."""
+
+
 class LeaseContentionError(SyncError):
     """The lease could not be read and written atomically for contention: try later."""
 

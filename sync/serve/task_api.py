@@ -19,7 +19,7 @@ from typing import Any, cast
 
 import orjson
 
-from sync.errors import AccountBusyError, UnknownAccountError
+from sync.errors import AccountBusyError, AlreadyServedError, UnknownAccountError
 from sync.serve.dispatch import KINDS, Dispatcher, Kind
 from sync.serve.runner import Invocation
 
@@ -82,9 +82,11 @@ def run_task(dispatcher: Dispatcher, task: TaskRequest) -> tuple[int, dict[str, 
         if task.kind == "person":
             invocation = runner.run(account=task.account, user=task.user, allow_deletions=task.allow_deletions)
         else:
-            invocation = runner.run(task=task.account, targeted=task.kind == "hints")
+            invocation = runner.run(task=task.account, targeted=task.kind == "hints", after=task.after)
     except UnknownAccountError:
         return 200, {"skipped": "unknown account or user"}
+    except AlreadyServedError:
+        return 200, {"skipped": "served since the task was enqueued"}
     except AccountBusyError:
         return 409, {"error": "account busy: another run holds its lease; the queue tries again later"}
     if task.kind != "hints" and _unfinished(invocation):

@@ -15,11 +15,12 @@ import pytest
 from sandbox.datagen import generate
 from sandbox.httpserver import Request, Response
 from sandbox.stack import SandboxStack
-from sync.errors import AccountBusyError, UnknownAccountError
+from sync.errors import AccountBusyError, AlreadyServedError, UnknownAccountError
 from sync.secrets.localfile import LocalFileSecrets
 from sync.serve.runner import Invocation, Runner, heartbeat
 from sync.state.connections import AccountRecord
 from sync.state.port import StateStore
+from sync.state.sqlite import SqliteState
 from tests.harness import Harness
 
 CREATE = "/v1/people:batchCreateContacts"
@@ -248,3 +249,40 @@ def test_every_tick_says_it_ran_and_names_the_accounts_left_unserved(
     caplog.clear()
     make_runner(harness).run()
     assert not [r for r in caplog.records if r.name == "sync.heartbeat"]
+
+
+class ReleaseWatcher(SqliteState):
+    """A state store that notes the connection's last run as stored when each lease of it is
+    given back."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.at_release: list[str | None] = []
+
+    def release_lease(self, account: str, holder: str) -> None:
+        record = self.account(account)
+        if record is not None:
+            self.at_release.append(record.last_run)
+        super().release_lease(account, holder)
+
+
+def test_a_turn_served_since_its_task_was_enqueued_runs_nothing_and_a_run_is_stored_before_its_lease_is_freed(
+    stack: SandboxStack, tmp_path: Path
+) -> None:
+    state = ReleaseWatcher(tmp_path / "watched.sqlite3")
+    harness = Harness.create(stack, state, generate(30, 0, seed=8), tmp_path, "acme")
+    runner = make_runner(harness)
+    runner.run(task="acme", after="")
+    stored = state.account("acme")
+    assert stored is not None and stored.last_run
+    # Freed only once its turn was stored: a second delivery taking the lease then finds it.
+    assert state.at_release == [stored.last_run]
+    stack.clock.advance(3600)
+    key = stored.targets[0].state_key
+    report = state.last_report(key)
+    assert report is not None
+    # A second delivery of the first task, whose check passed before the first one ran.
+    with pytest.raises(AlreadyServedError):
+        runner.run(task="acme", after="")
+    assert (state.account("acme") or stored).last_run == stored.last_run
+    assert (state.last_report(key) or {}).get("run_id") == report["run_id"]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from sync.config import Settings
 from sync.engine import EngineOptions
 from sync.errors import (
+    AlreadyServedError,
     DelegationRefusedError,
     LeaseContentionError,
     LeaseLostError,
@@ -61,13 +62,23 @@ class ConnectionServer:
         named: bool,
         user: str | None = None,
         targeted: bool = False,
+        follows: str | None = None,
     ) -> AccountOutcome:
         """Serve the connection once (`named`: a person asked for it; `user`: only that Google
-        user's destination; `targeted`: only what webhooks named), and store how it went."""
+        user's destination; `targeted`: only what webhooks named; `follows`: a turn that follows
+        this last run, AlreadyServedError if another came since), and store how it went before
+        the lease is given back."""
         holder = uuid.uuid4().hex
         if not self._lease(record.account_id, holder):
             log.info("account busy: another invocation holds its lease", extra={"account": record.account_id})
             return AccountOutcome(record.account_id, "busy")
+        if follows is not None:
+            # Looked at again under the lease: a task delivered twice at once passed its check
+            # before either ran, and the lease is free again once the first has stored its run.
+            current = self.state.account(record.account_id)
+            if current is None or (current.last_run or "") != follows:
+                self.state.release_lease(record.account_id, holder)
+                raise AlreadyServedError(record.account_id)
         try:
             record = refresh_recipients(
                 self.settings, self.state, record, clock=self.clock, sleep=self.sleep, store=not dry_run
@@ -79,9 +90,11 @@ class ConnectionServer:
             # Looked at again at its turn (the admin's fix is not announced), backing off.
             record.failures_in_a_row += 1
             log.error(DELEGATION_REFUSED, extra={"account": record.account_id})
-            self.state.release_lease(record.account_id, holder)
-            if not dry_run:
-                self._store(record, refused, mode, targeted)
+            try:
+                if not dry_run:
+                    self._store(record, refused, mode, targeted)
+            finally:
+                self.state.release_lease(record.account_id, holder)
             return refused
         hints = self.state.hints(record.account_id)
         # Too many to read each by id: an ordinary run reads everything changed instead (and a
@@ -108,70 +121,72 @@ class ConnectionServer:
         # Dry runs write nothing; a webhook's run stays small: removals wait for an ordinary one.
         offboarding = not dry_run and not targeted
         try:
-            if offboarding:
-                removals = departures.remove_due(record, user, deadline)
-            if not wanted and (removals or not named):
-                # Nothing to sync: the connection's turn and standing stay as they were.
-                return AccountOutcome(record.account_id, "ok", destinations=removals)
-            options = EngineOptions(
-                mode=mode,
-                dry_run=dry_run,
-                deadline=deadline,
-                create_visibility_delay=self.settings.create_visibility_delay,
-                max_deletion_share=None if allow_deletions else self.settings.max_deletion_share,
-                parallel_destinations=self.settings.parallel_destinations,
-                hints=Hints() if too_many else hints,
-                targeted=targeted,
-            )
-            report = run_connection(
-                self.settings,
-                record,
-                state=self.state,
-                secrets=self.secrets,
-                options=options,
-                serve=serve,
-                clock=self.clock,
-                sleep=self.sleep,
-                progress=self.progress,
-                run_id=run_id,
-                keep_alive=self._lease_keeper([record.account_id, *leases], holder),
-            )
-            outcome = connection_outcome(record, report, busy)
-            record.status, record.reason = "ok", None
+            try:
+                if offboarding:
+                    removals = departures.remove_due(record, user, deadline)
+                if not wanted and (removals or not named):
+                    # Nothing to sync: the connection's turn and standing stay as they were.
+                    return AccountOutcome(record.account_id, "ok", destinations=removals)
+                options = EngineOptions(
+                    mode=mode,
+                    dry_run=dry_run,
+                    deadline=deadline,
+                    create_visibility_delay=self.settings.create_visibility_delay,
+                    max_deletion_share=None if allow_deletions else self.settings.max_deletion_share,
+                    parallel_destinations=self.settings.parallel_destinations,
+                    hints=Hints() if too_many else hints,
+                    targeted=targeted,
+                )
+                report = run_connection(
+                    self.settings,
+                    record,
+                    state=self.state,
+                    secrets=self.secrets,
+                    options=options,
+                    serve=serve,
+                    clock=self.clock,
+                    sleep=self.sleep,
+                    progress=self.progress,
+                    run_id=run_id,
+                    keep_alive=self._lease_keeper([record.account_id, *leases], holder),
+                )
+                outcome = connection_outcome(record, report, busy)
+                record.status, record.reason = "ok", None
+                if not dry_run:
+                    # Read again for every destination served; hints noted since stay.
+                    self.state.clear_hints(record.account_id, hints)
+                log.info("account synced", extra={"counts": counts(report), "status": outcome.status})
+                outcome.destinations += removals
+                if offboarding:
+                    # Learnt after the run: a deactivated person's copy waits for the grace period.
+                    departures.mark_deactivated(record)
+            except ReauthRequiredError as exc:
+                outcome = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))
+                record.status, record.reason = "needs_reauth", str(exc)
+                log.error("a refresh token was refused: the account must be reconnected")
+            except TokenStoreError as exc:
+                outcome = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))
+                record.status, record.reason = "needs_reauth", str(exc)
+                # The one error that must page a person: the new token exists only in memory.
+                log.critical("a rotated refresh token could not be stored; reconnect the account")
+            except Exception as exc:
+                error_id = uuid.uuid4().hex[:12]
+                outcome = AccountOutcome(record.account_id, "failed", error=describe(exc), error_id=error_id)
+                record.status, record.reason = "failing", f"{describe(exc)} (error id {error_id})"
+                record.failures_in_a_row += 1
+                log.error(
+                    "account run failed",
+                    exc_info=True,
+                    extra={"error_id": error_id, "failures_in_a_row": record.failures_in_a_row},
+                )
+            # Stored before the lease is given back: a run that takes it next finds this one's turn.
             if not dry_run:
-                # Read again for every destination served; hints noted since stay.
-                self.state.clear_hints(record.account_id, hints)
-            log.info("account synced", extra={"counts": counts(report), "status": outcome.status})
-            outcome.destinations += removals
-            if offboarding:
-                # Learnt after the run: a deactivated person's copy waits for the grace period.
-                departures.mark_deactivated(record)
-        except ReauthRequiredError as exc:
-            outcome = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))
-            record.status, record.reason = "needs_reauth", str(exc)
-            log.error("a refresh token was refused: the account must be reconnected")
-        except TokenStoreError as exc:
-            outcome = AccountOutcome(record.account_id, "needs_reauth", error=str(exc))
-            record.status, record.reason = "needs_reauth", str(exc)
-            # The one error that must page a person: the new token exists only in memory.
-            log.critical("a rotated refresh token could not be stored; reconnect the account")
-        except Exception as exc:
-            error_id = uuid.uuid4().hex[:12]
-            outcome = AccountOutcome(record.account_id, "failed", error=describe(exc), error_id=error_id)
-            record.status, record.reason = "failing", f"{describe(exc)} (error id {error_id})"
-            record.failures_in_a_row += 1
-            log.error(
-                "account run failed",
-                exc_info=True,
-                extra={"error_id": error_id, "failures_in_a_row": record.failures_in_a_row},
-            )
+                self._store(record, outcome, mode, targeted)
         finally:
             for key in reversed([record.account_id, *leases]):
                 self.state.release_lease(key, holder)
             account_var.reset(account_token)
             run_var.reset(run_token)
-        if not dry_run:
-            self._store(record, outcome, mode, targeted)
         return outcome
 
     def _lease(self, key: str, holder: str) -> bool:

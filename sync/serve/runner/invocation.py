@@ -67,13 +67,15 @@ class Runner:
         user: str | None = None,
         targeted: bool = False,
         task: str | None = None,
+        after: str | None = None,
     ) -> Invocation:
         """Serve one named account (UnknownAccountError, AccountBusyError), and of it only the
         destination of `user` if one is named, or every enabled account (`scheduled`: every
         one whose turn it is, and every other one with webhook hints, for those only).
         `allow_deletions` (one named account only) lifts the guard against mass deletion.
         `targeted`: only what webhooks named (of the named account, or of every account with
-        hints), read again until no new hint waits."""
+        hints), read again until no new hint waits. `task`: one account's turn, whose last run
+        was `after` when it was enqueued (AlreadyServedError once it was served since)."""
         if allow_deletions and account is None:
             raise ValueError("deletions are allowed for one named account only")
         if user is not None and account is None:
@@ -114,7 +116,7 @@ class Runner:
             # A hint that came during a run is served by another round, within the budget.
             for _ in range(rounds):
                 outcome = self._connection().serve(
-                    record, mode, dry_run, allow_deletions, deadline, account is not None, user, only_hints
+                    record, mode, dry_run, allow_deletions, deadline, account is not None, user, only_hints, after
                 )
                 more = only_hints and outcome.status == "ok" and self.state.hints(record.account_id)
                 if not more or self.clock() > deadline - MIN_SLICE_SECONDS:
