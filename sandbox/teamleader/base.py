@@ -43,6 +43,7 @@ class TeamleaderBase:
     interactive_consent: bool
     me_lists_teams: bool
     deactivated_tokens: str
+    client_refusal_status: int
     accounts: dict[str, TeamleaderAccount]
     clients: dict[str, str]
     client_names: dict[str, str]

@@ -68,7 +68,8 @@ class TeamleaderOAuth(TeamleaderBase):
             form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
         client_id = form.get("client_id", "")
         if client_id not in self.clients or self.clients[client_id] != form.get("client_secret"):
-            return Response(401, {"error": "invalid_client", "message": "Client authentication failed"})
+            refused = {"error": "invalid_client", "message": "Client authentication failed"}
+            return Response(self.client_refusal_status, refused)
         with self._lock:
             grant = form.get("grant_type")
             if grant == "refresh_token":

@@ -51,6 +51,7 @@ class TeamleaderSandbox(Contacts, Companies, Users, Webhooks, TeamleaderConsent,
         interactive_consent: bool = False,
         me_lists_teams: bool = True,
         deactivated_tokens: str = "refused",
+        client_refusal_status: int = 401,
     ) -> None:
         self.clock = clock or Clock()
         self.rate_limit = rate_limit
@@ -92,6 +93,9 @@ class TeamleaderSandbox(Contacts, Companies, Users, Webhooks, TeamleaderConsent,
         # Whether a deactivated user's tokens go on working ("work") or are refused
         # ("refused"): undocumented.
         self.deactivated_tokens = deactivated_tokens
+        # Undocumented: the status of an `invalid_client` answer (RFC 6749 allows 400 for a
+        # client authenticated in the body, 401 for one authenticated by a header).
+        self.client_refusal_status = client_refusal_status
         # Fault: company id → the status its `companies.info` answers, although it exists (a
         # record Teamleader cannot serve).
         self.unreadable_companies: dict[str, int] = {}

@@ -67,13 +67,19 @@ class TeamleaderAuth:
                 if not self.tokens.expiring(self._clock()):
                     return
         answer = self._ask()
-        if answer.status_code == 401 and _error(answer) in OAUTH_CLIENT_REFUSALS and self._reload_client is not None:
+        # The integration's client refused (401, or 400 as OAuth allows for a client sent in the
+        # body): its secret may have been rotated since this instance read it.
+        refused_client = answer.status_code in (400, 401) and _error(answer) in OAUTH_CLIENT_REFUSALS
+        if refused_client and self._reload_client is not None:
             stored_client, self._reload_client = self._reload_client(), None
             if stored_client != self._client:
                 self._client = stored_client
                 answer = self._ask()
         if answer.status_code in (400, 401):
             error = _error(answer)
+            if error in OAUTH_CLIENT_REFUSALS:
+                # The deployment's client, not the person's grant: a reconnect would not help.
+                raise TeamleaderError(answer.status_code, str(error))
             if error in ("invalid_grant", "invalid_request", "") or answer.status_code == 400:
                 raise ReauthRequiredError("Teamleader", str(error or answer.status_code))
             raise TeamleaderError(answer.status_code, str(error))

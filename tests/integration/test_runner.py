@@ -17,7 +17,9 @@ from sandbox.httpserver import Request, Response
 from sandbox.stack import SandboxStack
 from sync.errors import AccountBusyError, AlreadyServedError, UnknownAccountError
 from sync.secrets.localfile import LocalFileSecrets
+from sync.serve.progress_log import LogProgress
 from sync.serve.runner import Invocation, Runner, heartbeat
+from sync.serve.runner.connection import ConnectionServer
 from sync.state.connections import AccountRecord
 from sync.state.port import StateStore
 from sync.state.sqlite import SqliteState
@@ -286,3 +288,25 @@ def test_a_turn_served_since_its_task_was_enqueued_runs_nothing_and_a_run_is_sto
         runner.run(task="acme", after="")
     assert (state.account("acme") or stored).last_run == stored.last_run
     assert (state.last_report(key) or {}).get("run_id") == report["run_id"]
+
+
+def test_a_webhooks_run_read_before_a_turn_was_stored_leaves_that_turn_as_stored(
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+) -> None:
+    harness = Harness.create(stack, sqlite_state, generate(20, 0, seed=9), tmp_path, "acme")
+    runner = make_runner(harness)
+    runner.run(account="acme")
+    read_before = sqlite_state.account("acme")
+    assert read_before is not None
+    stack.clock.advance(3600)
+    runner.run(account="acme")
+    turn = sqlite_state.account("acme")
+    assert turn is not None and turn.last_run != read_before.last_run
+    # The webhook's run took the record as it was read before the turn above was stored.
+    server = ConnectionServer(
+        runner.settings, sqlite_state, harness.secrets, stack.clock.now, stack.clock.advance, LogProgress()
+    )
+    server.serve(read_before, "incremental", False, False, stack.clock.now() + 600, False, None, True)
+    after = sqlite_state.account("acme")
+    assert after is not None
+    assert (after.last_run, after.last_full_run) == (turn.last_run, turn.last_full_run)

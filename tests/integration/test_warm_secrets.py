@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import secretmanager
 
@@ -22,6 +23,7 @@ from sandbox.datagen import generate
 from sandbox.stack import GOOGLE_CLIENT, TEAMLEADER_CLIENT, SandboxStack
 from sync.config import Settings
 from sync.engine import ConnectionReport, EngineOptions
+from sync.errors import TeamleaderError
 from sync.secrets.secretmanager import SecretManagerSecrets
 from sync.serve.wiring import run_connection
 from sync.state.connections import AccountRecord, new_consent
@@ -118,9 +120,12 @@ def test_a_refused_kept_google_token_is_read_again_and_only_the_stored_ones_refu
     assert refused.destinations[0].status == "needs_reauth"
 
 
+@pytest.mark.parametrize("refusal", [401, 400])
 def test_rotated_client_secrets_are_read_again_before_a_refresh_fails(
-    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path
+    stack: SandboxStack, sqlite_state: StateStore, tmp_path: Path, refusal: int
 ) -> None:
+    # Teamleader's status for a refused client is undocumented: 401, or 400 as OAuth allows.
+    stack.teamleader.client_refusal_status = refusal
     instance = Instance(stack, sqlite_state, tmp_path)
     _ok(instance.run())
     # The operator rotates both OAuth clients' secrets and stores the new ones.
@@ -135,6 +140,12 @@ def test_rotated_client_secrets_are_read_again_before_a_refresh_fails(
     stack.clock.advance(3600)  # both kept access tokens run out: each side refreshes
     _ok(instance.run())
     _ok(instance.run())
+    # A client refused even as stored is the operator's to mend, not a person's to reconnect.
+    again = {"client_id": TEAMLEADER_CLIENT[0], "client_secret": "rotated-again"}
+    httpx.post(stack.url("teamleader") + "/_sandbox/client_secret", json=again).raise_for_status()
+    stack.clock.advance(3600)
+    with pytest.raises(TeamleaderError):
+        instance.run()
 
 
 def test_a_new_consent_in_the_record_is_read_instead_of_the_kept_credentials(

@@ -75,7 +75,11 @@ class ConnectionServer:
         if follows is not None:
             # Looked at again under the lease: a task delivered twice at once passed its check
             # before either ran, and the lease is free again once the first has stored its run.
-            current = self.state.account(record.account_id)
+            try:
+                current = self.state.account(record.account_id)
+            except BaseException:
+                self.state.release_lease(record.account_id, holder)
+                raise
             if current is None or (current.last_run or "") != follows:
                 self.state.release_lease(record.account_id, holder)
                 raise AlreadyServedError(record.account_id)
@@ -227,7 +231,10 @@ class ConnectionServer:
         current = self.state.account(record.account_id) or record
         stored = current.to_json()
         ran = {d.name: d for d in record.targets}
-        for field_name in ("status", "reason", "last_run", "last_status", "last_full_run", "failures_in_a_row"):
+        # A targeted run's record was read before its lease: its turn fields may be older than
+        # a turn stored since, and it changed none of them.
+        turn = () if targeted else ("last_run", "last_status", "last_full_run")
+        for field_name in ("status", "reason", "failures_in_a_row", *turn):
             setattr(current, field_name, getattr(record, field_name))
         for destination in current.targets:
             if (after := ran.get(destination.name)) is not None:
