@@ -72,12 +72,6 @@ def parse_task(body: bytes) -> TaskRequest:
 def run_task(dispatcher: Dispatcher, task: TaskRequest) -> tuple[int, dict[str, Any]]:
     """Serve the task's connection; its status and JSON answer."""
     runner = dispatcher.runner
-    record = runner.state.account(task.account)
-    if record is None:
-        return 200, {"skipped": "unknown account"}
-    if task.after is not None and (record.last_run or "") != task.after:
-        # At least once: this task ran already (or a later one did); its turn is served.
-        return 200, {"skipped": "served since the task was enqueued"}
     try:
         if task.kind == "person":
             invocation = runner.run(account=task.account, user=task.user, allow_deletions=task.allow_deletions)
@@ -86,6 +80,7 @@ def run_task(dispatcher: Dispatcher, task: TaskRequest) -> tuple[int, dict[str, 
     except UnknownAccountError:
         return 200, {"skipped": "unknown account or user"}
     except AlreadyServedError:
+        # At least once: this task ran already (or a later one did); its turn is served.
         return 200, {"skipped": "served since the task was enqueued"}
     except AccountBusyError:
         return 409, {"error": "account busy: another run holds its lease; the queue tries again later"}

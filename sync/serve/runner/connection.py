@@ -223,19 +223,18 @@ class ConnectionServer:
         """Write the run's result into the record as stored now: a destination added while the
         run went on stays. A targeted run leaves the account's turn where it was: the ordinary
         runs stay the safety net for what webhooks miss."""
-        if not targeted:
-            record.last_run = datetime.fromtimestamp(self.clock(), tz=UTC).isoformat(timespec="seconds")
-            record.last_status = outcome.status
-            if outcome.status == "ok" and (mode == "full" or record.last_full_run is None):
-                record.last_full_run = record.last_run
         current = self.state.account(record.account_id) or record
         stored = current.to_json()
         ran = {d.name: d for d in record.targets}
-        # A targeted run's record was read before its lease: its turn fields may be older than
-        # a turn stored since, and it changed none of them.
-        turn = () if targeted else ("last_run", "last_status", "last_full_run")
-        for field_name in ("status", "reason", "failures_in_a_row", *turn):
+        for field_name in ("status", "reason", "failures_in_a_row"):
             setattr(current, field_name, getattr(record, field_name))
+        # Set on the record as stored now: a targeted run's record was read before its lease,
+        # and its turn fields may be older than a turn stored since.
+        if not targeted:
+            current.last_run = datetime.fromtimestamp(self.clock(), tz=UTC).isoformat(timespec="seconds")
+            current.last_status = outcome.status
+            if outcome.status == "ok" and (mode == "full" or current.last_full_run is None):
+                current.last_full_run = current.last_run
         for destination in current.targets:
             if (after := ran.get(destination.name)) is not None:
                 destination.status, destination.reason = after.status, after.reason
